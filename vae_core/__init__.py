@@ -11,10 +11,18 @@ from .checkpoints import CheckpointError, list_checkpoints, load_checkpoint, sav
 from .data import DataUnavailable, DigitData, load_dataset  # noqa: E402
 from .models import CVAE, VAE, build_model  # noqa: E402
 from .objectives import elbo_terms, evaluate, gaussian_kl, gaussian_kl_per_dim, iwae_bound, vae_loss  # noqa: E402
-from .train import Report, TrainConfig, TrainResult, train  # noqa: E402
+
+
+def __getattr__(name):  # lazy, so that `python -m vae_core.train` imports the module only once
+    if name in ("Report", "TrainConfig", "TrainResult", "Trainer"):
+        import importlib
+
+        return getattr(importlib.import_module(".train", __name__), name)
+    raise AttributeError(name)
+
 
 __all__ = [
-    "CVAE", "VAE", "CheckpointError", "DataUnavailable", "DigitData", "Report", "TrainConfig", "TrainResult",
+    "CVAE", "VAE", "CheckpointError", "DataUnavailable", "DigitData", "Report", "TrainConfig", "TrainResult", "Trainer",
     "build_model", "elbo_terms", "evaluate", "gaussian_kl", "gaussian_kl_per_dim", "iwae_bound", "list_checkpoints",
-    "load_checkpoint", "load_dataset", "save_checkpoint", "train", "vae_loss",
+    "load_checkpoint", "load_dataset", "save_checkpoint", "vae_loss",
 ]

@@ -87,7 +87,8 @@ def training_metadata(model: VAE, cfg, result, train_data, test_data, metrics: d
     return {
         "name": name,
         "recipe": cfg.to_dict(),
-        "command": "python -m vae_core.train " + " ".join(sys.argv[1:]) if sys.argv and "train" in sys.argv[0] else None,
+        "command": ("python -m vae_core.train " + " ".join(sys.argv[1:])
+                    if sys.argv and "train" in sys.argv[0] else None),
         "beta": cfg.beta,
         "kl_schedule": cfg.schedule.to_dict(),
         "free_bits": cfg.free_bits,
@@ -101,7 +102,7 @@ def training_metadata(model: VAE, cfg, result, train_data, test_data, metrics: d
         "epochs": result.epochs_done,
         "steps": result.steps,
         "seed": cfg.seed,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "test_metrics": {k: (float(v) if isinstance(v, float) else v) for k, v in metrics.items()},
         "training": {

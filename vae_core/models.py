@@ -14,7 +14,8 @@ shares one interface (AntixK/PyTorch-VAE style):
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -117,7 +118,8 @@ class VAE(nn.Module):
         return torch.sigmoid(self.decode_logits(z, y))
 
     @staticmethod
-    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
         """Thm 2.1: z = mu + sigma * eps, eps ~ N(0, I)."""
         std = torch.exp(0.5 * logvar)
         eps = torch.randn(std.shape, generator=generator, dtype=std.dtype, device=std.device)

@@ -19,8 +19,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -67,7 +67,7 @@ class TrainConfig:
             errors.append("lr_schedule must be 'constant' or 'cosine'")
         if errors:
             raise ValueError("; ".join(errors))
-        self.schedule  # validates kl_schedule
+        _ = self.schedule  # validates kl_schedule
 
     @property
     def schedule(self) -> KLSchedule:
@@ -137,6 +137,165 @@ def _should_stop(stop) -> bool:
     return bool(stop())
 
 
+class Trainer:
+    """The training loop as an object that advances one optimisation step at a time.
+
+    ``train()`` drives one Trainer to the end; the app's job manager interleaves
+    several (the β/KL Lab trains its models in lockstep in one thread).
+    """
+
+    def __init__(self, images: torch.Tensor, config: TrainConfig, labels: torch.Tensor | None = None,
+                 model: VAE | None = None, callback: Callable[[Report], object] | None = None) -> None:
+        if config.num_threads:
+            torch.set_num_threads(config.num_threads)
+        images = images.reshape(images.shape[0], -1).to(torch.float32).contiguous()
+        self.n = images.shape[0]
+        if self.n == 0:
+            raise ValueError("no training images")
+        if config.conditional and labels is None:
+            raise ValueError("a conditional model needs labels")
+        self.images, self.config, self.callback = images, config, callback
+        torch.manual_seed(config.seed)
+        self.model = model if model is not None else build_model(config.model_config(images.shape[1]))
+        self.cond = self.model.conditional
+        self.labels = labels.to(torch.long).contiguous() if self.cond else None
+        self.model.train()
+        try:
+            self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True)
+        except (RuntimeError, TypeError):  # platforms without the fused kernel
+            self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.bs = min(config.batch_size, self.n)
+        self.steps_per_epoch = math.ceil(self.n / self.bs)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.sched = None
+        if config.lr_schedule == "cosine":
+            self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.opt, T_max=self.total_steps, eta_min=config.lr * 0.05)
+        self.g = torch.Generator().manual_seed(config.seed)
+        self.schedule = config.schedule
+        self.result = TrainResult(model=self.model)
+        self.good = self._snapshot()
+        self.t_wall = time.perf_counter()
+        self.t_steps = 0.0
+        self.samples = 0
+        self.step_no = 0
+        self.epoch = 1
+        self.batch = 0
+        self.perm = torch.randperm(self.n, generator=self.g)
+        d = self.model.latent_dim
+        self.acc, self.acc_kl, self.acc_n = torch.zeros(3), torch.zeros(d), 0
+        self.ep_acc, self.ep_kl, self.ep_n = torch.zeros(3), torch.zeros(d), 0
+        self.done = False
+
+    def _snapshot(self) -> list[torch.Tensor]:
+        return [p.detach().clone() for p in self.model.parameters()]
+
+    def _restore(self) -> None:
+        with torch.no_grad():
+            for p, q in zip(self.model.parameters(), self.good):
+                p.copy_(q)
+
+    def _emit(self, kind: str, a: torch.Tensor, akl: torch.Tensor, count: int, w: float) -> None:
+        a = (a / max(count, 1)).tolist()
+        r = Report(kind, self.step_no, self.epoch, self.config.epochs, self.step_no / self.total_steps,
+                   a[0], a[1], a[2], (akl / max(count, 1)).tolist(), w,
+                   self.samples / self.t_steps if self.t_steps else 0.0, time.perf_counter() - self.t_wall)
+        self.result.history.append(r)
+        if self.callback is not None:
+            self.callback(r)
+
+    def stop(self, message: str | None = None) -> None:
+        """Cooperative stop: finish now, keeping the weights of the last step."""
+        if self.done:
+            return
+        self.result.stopped = True
+        self.result.message = message or f"stopped by request after {self.step_no} steps (epoch {self.epoch})"
+        self._end_epoch(partial=True)
+        self._finish()
+
+    def step(self) -> bool:
+        """Run one optimisation step; returns False once training has ended."""
+        if self.done:
+            return False
+        cfg = self.config
+        t0 = time.perf_counter()
+        idx = self.perm[self.batch * self.bs:(self.batch + 1) * self.bs]
+        xb = self.images.index_select(0, idx)
+        w = self.schedule.weight(self.step_no)
+        out = self.model(xb, self.labels.index_select(0, idx)) if self.cond else self.model(xb)
+        terms = vae_loss(out.logits, xb, out.mu, out.logvar, w, cfg.free_bits)
+        loss = terms.loss
+        if not bool(torch.isfinite(loss)):
+            self._restore()
+            self.result.diverged = True
+            self.result.message = (
+                f"training diverged at step {self.step_no} (epoch {self.epoch}): the loss became {float(loss)}. "
+                f"The weights were restored to the last step with a finite loss. "
+                f"Try a smaller learning rate (now {cfg.lr:g}).")
+            self._end_epoch(partial=True)
+            self._finish()
+            return False
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        if self.sched is not None:
+            self.sched.step()
+        self.t_steps += time.perf_counter() - t0
+        self.samples += xb.shape[0]
+        self.step_no += 1
+        with torch.no_grad():
+            vals = torch.stack([loss.detach(), terms.recon.detach(), terms.kl.detach()])
+            kd = terms.kl_per_dim.detach()
+            self.acc += vals
+            self.acc_kl += kd
+            self.ep_acc += vals
+            self.ep_kl += kd
+        self.acc_n += 1
+        self.ep_n += 1
+        if self.step_no % 100 == 0:
+            self.good = self._snapshot()
+        if cfg.log_every and self.step_no % cfg.log_every == 0:
+            self._emit("step", self.acc, self.acc_kl, self.acc_n, w)
+            self.acc.zero_()
+            self.acc_kl.zero_()
+            self.acc_n = 0
+        self.batch += 1
+        if self.batch >= self.steps_per_epoch:
+            self._end_epoch()
+            if self.epoch > cfg.epochs:
+                self._finish()
+                return False
+        return True
+
+    def _end_epoch(self, partial: bool = False) -> None:
+        if self.ep_n:
+            self._emit("epoch", self.ep_acc, self.ep_kl, self.ep_n, self.schedule.weight(max(self.step_no - 1, 0)))
+        if not partial:
+            self.result.epochs_done = self.epoch
+            self.epoch += 1
+            self.batch = 0
+            self.perm = torch.randperm(self.n, generator=self.g)
+        self.ep_acc.zero_()
+        self.ep_kl.zero_()
+        self.ep_n = 0
+
+    def _finish(self) -> None:
+        # parameters may have become non-finite on the very last update
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            self._restore()
+            self.result.diverged = True
+            self.result.message = self.result.message or "training diverged; last good weights restored"
+        self.model.eval()
+        r = self.result
+        r.steps = self.step_no
+        r.train_seconds = self.t_steps
+        r.wall_seconds = time.perf_counter() - self.t_wall
+        r.samples_per_s = self.samples / self.t_steps if self.t_steps else 0.0
+        if not r.message:
+            r.message = f"finished {r.epochs_done} epochs ({self.step_no} steps)"
+        self.done = True
+
+
 def train(
     images: torch.Tensor,
     config: TrainConfig,
@@ -153,135 +312,13 @@ def train(
     training, restores the last weights that gave a finite loss, and sets
     ``diverged`` with a message; it never raises for that.
     """
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
-    images = images.reshape(images.shape[0], -1).to(torch.float32).contiguous()
-    n = images.shape[0]
-    if n == 0:
-        raise ValueError("no training images")
-    if config.conditional and labels is None:
-        raise ValueError("a conditional model needs labels")
-    torch.manual_seed(config.seed)
-    if model is None:
-        model = build_model(config.model_config(images.shape[1]))
-    cond = model.conditional
-    if cond:
-        labels = labels.to(torch.long).contiguous()
-    model.train()
-    try:
-        opt = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
-    except (RuntimeError, TypeError):  # platforms without the fused kernel
-        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    bs = min(config.batch_size, n)
-    steps_per_epoch = math.ceil(n / bs)
-    total_steps = steps_per_epoch * config.epochs
-    sched = None
-    if config.lr_schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps, eta_min=config.lr * 0.05)
-    g = torch.Generator().manual_seed(config.seed)
-    schedule = config.schedule
-    result = TrainResult(model=model)
-
-    def snapshot():
-        return [p.detach().clone() for p in model.parameters()]
-
-    good = snapshot()
-    t_wall = time.perf_counter()
-    t_steps = 0.0
-    samples = 0
-    step = 0
-    acc = torch.zeros(3)
-    acc_kl = torch.zeros(model.latent_dim)
-    acc_n = 0
-    ep_acc = torch.zeros(3)
-    ep_kl = torch.zeros(model.latent_dim)
-    ep_n = 0
-
-    def emit(kind, epoch, a, akl, count, w):
-        a = (a / max(count, 1)).tolist()
-        r = Report(kind, step, epoch, config.epochs, step / total_steps, a[0], a[1], a[2],
-                   (akl / max(count, 1)).tolist(), w, samples / t_steps if t_steps else 0.0,
-                   time.perf_counter() - t_wall)
-        result.history.append(r)
-        if callback is not None:
-            callback(r)
-
-    for epoch in range(1, config.epochs + 1):
-        perm = torch.randperm(n, generator=g)
-        for b in range(steps_per_epoch):
-            if _should_stop(stop):
-                result.stopped = True
-                result.message = f"stopped by request after {step} steps (epoch {epoch})"
-                break
-            t0 = time.perf_counter()
-            idx = perm[b * bs:(b + 1) * bs]
-            xb = images.index_select(0, idx)
-            w = schedule.weight(step)
-            if cond:
-                yb = labels.index_select(0, idx)
-                out = model(xb, yb)
-            else:
-                out = model(xb)
-            terms = vae_loss(out.logits, xb, out.mu, out.logvar, w, config.free_bits)
-            loss = terms.loss
-            if not bool(torch.isfinite(loss)):
-                with torch.no_grad():
-                    for p, q in zip(model.parameters(), good):
-                        p.copy_(q)
-                result.diverged = True
-                result.message = (
-                    f"training diverged at step {step} (epoch {epoch}): the loss became "
-                    f"{float(loss)}. The weights were restored to the last step with a finite loss. "
-                    f"Try a smaller learning rate (now {config.lr:g})."
-                )
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            t_steps += time.perf_counter() - t0
-            samples += xb.shape[0]
-            step += 1
-            with torch.no_grad():
-                vals = torch.stack([loss.detach(), terms.recon.detach(), terms.kl.detach()])
-                acc += vals
-                acc_kl += terms.kl_per_dim.detach()
-                ep_acc += vals
-                ep_kl += terms.kl_per_dim.detach()
-            acc_n += 1
-            ep_n += 1
-            if step % 100 == 0:
-                good = snapshot()
-            if config.log_every and step % config.log_every == 0:
-                emit("step", epoch, acc, acc_kl, acc_n, w)
-                acc.zero_()
-                acc_kl.zero_()
-                acc_n = 0
-        if ep_n:
-            emit("epoch", epoch, ep_acc, ep_kl, ep_n, schedule.weight(max(step - 1, 0)))
-            if not (result.stopped or result.diverged):
-                result.epochs_done = epoch
-        ep_acc.zero_()
-        ep_kl.zero_()
-        ep_n = 0
-        if result.stopped or result.diverged:
+    trainer = Trainer(images, config, labels, model, callback)
+    while not trainer.done:
+        if _should_stop(stop):
+            trainer.stop()
             break
-    # params may have become non-finite on the very last update
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-        with torch.no_grad():
-            for p, q in zip(model.parameters(), good):
-                p.copy_(q)
-        result.diverged = True
-        result.message = result.message or "training diverged on the last step; last good weights restored"
-    model.eval()
-    result.steps = step
-    result.train_seconds = t_steps
-    result.wall_seconds = time.perf_counter() - t_wall
-    result.samples_per_s = samples / t_steps if t_steps else 0.0
-    if not result.message:
-        result.message = f"finished {result.epochs_done} epochs ({step} steps)"
-    return result
+        trainer.step()
+    return trainer.result
 
 
 # ---------------------------------------------------------------------- CLI

@@ -1,0 +1,195 @@
+"""Latent-space utilities: encoding a dataset, projections, grids, paths, neighbours."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .objectives import gaussian_kl
+
+
+@torch.no_grad()
+def encode_dataset(model, images: torch.Tensor, labels: torch.Tensor | None = None,
+                   batch_size: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances of every image: two (N, d) float32 arrays."""
+    model.eval()
+    mus, lvs = [], []
+    for s in range(0, images.shape[0], batch_size):
+        xb = images[s:s + batch_size]
+        if model.conditional:
+            mu, lv = model.encode(xb, labels[s:s + batch_size])
+        else:
+            mu, lv = model.encode(xb)
+        mus.append(mu)
+        lvs.append(lv)
+    return torch.cat(mus).numpy(), torch.cat(lvs).numpy()
+
+
+@torch.no_grad()
+def decode_np(model, z: np.ndarray, y: np.ndarray | int | None = None) -> np.ndarray:
+    """Decode latent points (N, d) to (N, 28, 28) pixel means in [0, 1]."""
+    zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
+    if model.conditional:
+        if y is None:
+            raise ValueError("a CVAE needs a class to decode")
+        yt = torch.as_tensor(np.broadcast_to(np.asarray(y), (zt.shape[0],)).copy()).long()
+        out = model.decode(zt, yt)
+    else:
+        out = model.decode(zt)
+    side = int(math.isqrt(out.shape[1]))
+    return out.reshape(-1, side, side).numpy()
+
+
+class PCA:
+    """Principal axes of posterior means (numpy SVD), for projecting d > 2 latents to 2-D."""
+
+    def __init__(self, data: np.ndarray, n_components: int | None = None) -> None:
+        data = np.asarray(data, dtype=np.float64)
+        self.mean = data.mean(0)
+        _, s, vt = np.linalg.svd(data - self.mean, full_matrices=False)
+        k = n_components or vt.shape[0]
+        self.components = vt[:k]  # (k, d), orthonormal rows
+        var = s**2 / max(len(data) - 1, 1)
+        self.explained_variance = var[:k]
+        self.explained_ratio = var[:k] / var.sum() if var.sum() > 0 else var[:k]
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.explained_variance)
+
+    def transform(self, z: np.ndarray) -> np.ndarray:
+        return (np.asarray(z, dtype=np.float64) - self.mean) @ self.components.T
+
+    def inverse(self, coords: np.ndarray) -> np.ndarray:
+        coords = np.atleast_2d(np.asarray(coords, dtype=np.float64))
+        return coords @ self.components[: coords.shape[1]] + self.mean
+
+
+def project_2d(mu: np.ndarray, method: str = "pca", seed: int = 0) -> tuple[np.ndarray, list[str], object]:
+    """2-D coordinates for plotting: identity for d = 2, PCA or t-SNE otherwise.
+
+    Returns (coords (N, 2), axis labels, the fitted projector or None).
+    """
+    d = mu.shape[1]
+    if d == 1:
+        return np.c_[mu[:, 0], np.zeros(len(mu))], ["z₁", "(none)"], None
+    if d == 2:
+        return np.asarray(mu, dtype=np.float64), ["z₁", "z₂"], None
+    if method == "pca":
+        p = PCA(mu, 2)
+        r = p.explained_ratio
+        return p.transform(mu), [f"PC1 of μ ({r[0]:.0%} of variance)", f"PC2 of μ ({r[1]:.0%} of variance)"], p
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = min(30.0, max(5.0, (len(mu) - 1) / 3))
+        coords = TSNE(n_components=2, init="pca", random_state=seed, perplexity=perplexity).fit_transform(mu)
+        return coords, ["t-SNE 1 (no units)", "t-SNE 2 (no units)"], None
+    raise ValueError(f"unknown projection {method!r}")
+
+
+def lattice(lo: float, hi: float, n: int) -> np.ndarray:
+    """n evenly spaced values from lo to hi inclusive."""
+    return np.linspace(lo, hi, n)
+
+
+def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], n: int) -> np.ndarray:
+    """(n*n, 2) latent points, row-major with y decreasing down the rows (image layout)."""
+    xs = lattice(*x_range, n)
+    ys = lattice(*y_range, n)[::-1]
+    gx, gy = np.meshgrid(xs, ys)
+    return np.c_[gx.ravel(), gy.ravel()]
+
+
+def manifold_grid(model, x_range=(-3.0, 3.0), y_range=(-3.0, 3.0), n: int = 15, y=None,
+                  base: np.ndarray | None = None, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Decoded lattice (Kingma & Welling Fig. 4) as one (n*28, n*28) image.
+
+    For d > 2 the lattice varies ``axes`` of ``base`` (default: zeros).
+    """
+    pts = grid_points(x_range, y_range, n)
+    d = model.latent_dim
+    z = np.tile(np.zeros(d) if base is None else np.asarray(base, dtype=np.float64), (len(pts), 1))
+    z[:, axes[0]] = pts[:, 0]
+    if d > 1:
+        z[:, axes[1]] = pts[:, 1]
+    imgs = decode_np(model, z, y)
+    return tile(imgs, n)
+
+
+def tile(images: np.ndarray, ncols: int, pad: int = 0) -> np.ndarray:
+    """Arrange (N, h, w) images into one grid image with ncols columns."""
+    n, h, w = images.shape
+    nrows = math.ceil(n / ncols)
+    out = np.zeros((nrows * (h + pad) - pad, ncols * (w + pad) - pad), dtype=images.dtype)
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
+    return out
+
+
+def lerp(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
+    """Linear interpolation: (steps, d) points from z0 to z1 inclusive."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return (1 - t) * np.asarray(z0, dtype=np.float64) + t * np.asarray(z1, dtype=np.float64)
+
+
+def slerp(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
+    """Spherical interpolation (White 2016) about the prior's centre; falls back to lerp
+    when the two vectors are (anti)parallel or one is zero."""
+    z0 = np.asarray(z0, dtype=np.float64)
+    z1 = np.asarray(z1, dtype=np.float64)
+    n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
+    if n0 < 1e-12 or n1 < 1e-12:
+        return lerp(z0, z1, steps)
+    cos = np.clip(np.dot(z0, z1) / (n0 * n1), -1.0, 1.0)
+    omega = math.acos(cos)
+    if abs(math.sin(omega)) < 1e-6:
+        return lerp(z0, z1, steps)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / math.sin(omega)
+
+
+def pixel_crossfade(x0: np.ndarray, x1: np.ndarray, steps: int) -> np.ndarray:
+    """The baseline: blend the two images pixel by pixel, (steps, 784)."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return (1 - t) * np.asarray(x0).reshape(1, -1) + t * np.asarray(x1).reshape(1, -1)
+
+
+def interpolate(model, z0, z1, steps: int, method: str = "linear", y=None) -> tuple[np.ndarray, np.ndarray]:
+    """Latent path and its decoded frames: ((steps, d), (steps, 28, 28))."""
+    if steps < 2:
+        raise ValueError("steps must be >= 2")
+    path = slerp(z0, z1, steps) if method == "spherical" else lerp(z0, z1, steps)
+    return path, decode_np(model, path, y)
+
+
+def ellipse_points(mu: np.ndarray, sigma: np.ndarray, n_std: float = 1.0, n: int = 40) -> np.ndarray:
+    """Outline of the axis-aligned n_std-sigma ellipse of q(z|x) in 2-D: (n+1, 2)."""
+    t = np.linspace(0, 2 * np.pi, n + 1)
+    return np.c_[mu[0] + n_std * sigma[0] * np.cos(t), mu[1] + n_std * sigma[1] * np.sin(t)]
+
+
+def projected_ellipse(mu: np.ndarray, logvar: np.ndarray, projector: "PCA", n_std: float = 1.0,
+                      n: int = 40) -> np.ndarray:
+    """A d-dim diagonal Gaussian pushed through a linear 2-D projection: its n_std ellipse."""
+    c = projector.components[:2]
+    cov = c @ np.diag(np.exp(logvar)) @ c.T
+    vals, vecs = np.linalg.eigh(cov)
+    t = np.linspace(0, 2 * np.pi, n + 1)
+    circle = np.c_[np.cos(t), np.sin(t)] * (n_std * np.sqrt(np.maximum(vals, 0)))
+    return projector.transform(mu[None])[0] + circle @ vecs.T
+
+
+def nearest(mu_all: np.ndarray, query: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and Euclidean distances of the k nearest posterior means to ``query``."""
+    d = np.linalg.norm(mu_all - np.asarray(query)[None], axis=1)
+    idx = np.argsort(d)[:k]
+    return idx, d[idx]
+
+
+def rate_nats(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """Per-image KL(q(z|x)||p(z)) in nats from stored encodings."""
+    return gaussian_kl(torch.as_tensor(mu), torch.as_tensor(logvar)).numpy()
