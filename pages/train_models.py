@@ -1,0 +1,179 @@
+"""Train & Models: train a new model in the background with live curves, save,
+upload and download checkpoints.  Uses the same Trainer as the CLI."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from vae_core import CheckpointError, DataUnavailable, load_dataset
+from vae_core.checkpoints import checkpoint_bytes, validate_name
+from vae_core.jobs import CapacityError, get_manager
+from vae_core.train import TrainConfig
+
+st.title("🏋️ Train & Models")
+st.caption("Train a VAE on MNIST right here — the same training code as `python -m vae_core.train`. Training runs "
+           "in the background: you can visit other pages and come back. Trained models can be used "
+           "in every page (sidebar), saved on this server, or downloaded.")
+
+manager = get_manager()
+sid = ui.session_id()
+
+tab_train, tab_models = st.tabs(["Train a model", "Save · upload · download"])
+
+# ------------------------------------------------------------------ training
+with tab_train:
+    with st.form("train_form"):
+        c1, c2, c3 = st.columns(3)
+        latent = c1.selectbox("latent size", [2, 3, 5, 10, 20, 32], index=0)
+        hidden = c1.text_input("hidden layers", "512,256", help="encoder sizes, comma separated; the decoder mirrors")
+        cvae = c1.checkbox("class-conditional (CVAE)", value=False)
+        beta = c2.number_input("β (KL weight)", 0.0, 100.0, 1.0, step=0.5, format="%.2f")
+        schedule = c2.selectbox("KL schedule", ["constant", "linear", "cyclical"],
+                                help="linear: warm β up from 0; cyclical: repeat the warm-up")
+        warmup = c2.number_input("warm-up / cycle steps", 0, 100_000, 0, step=100)
+        free_bits = c2.number_input("free bits λ (nats per dim)", 0.0, 5.0, 0.0, step=0.1)
+        epochs = c3.number_input("epochs", 1, 200, 5)
+        lr = c3.number_input("learning rate", 1e-5, 10.0, 1e-3, format="%.5f")
+        batch = c3.select_slider("batch size", [32, 64, 128, 256, 512], value=128)
+        subset = c3.select_slider("training subset", [1_000, 2_000, 5_000, 10_000, 20_000, 60_000], value=10_000,
+                                  help="random subset of the training split (fewer = faster)")
+        name = st.text_input("name for the model", f"my-z{latent}-beta{beta:g}",
+                             help="letters, digits, '.', '_' and '-' only")
+        go_train = st.form_submit_button("Start training", type="primary")
+    if go_train:
+        try:
+            dims = tuple(int(p) for p in hidden.replace(" ", "").split(",") if p)
+            name = validate_name(name)
+            cfg = TrainConfig(latent_dim=int(latent), hidden_dims=dims, conditional=cvae, beta=float(beta),
+                              kl_schedule=schedule, warmup_steps=int(warmup), free_bits=float(free_bits),
+                              epochs=int(epochs), lr=float(lr), batch_size=int(batch), log_every=20)
+            train_data = load_dataset("mnist", "train").subset(int(subset), seed=0)
+            test_data = ui.get_data("test")
+            job = manager.submit(name, [(name, cfg)], train_data.images, train_data.labels, owner=sid,
+                                 data_description=train_data.description,
+                                 test_images=test_data.images, test_labels=test_data.labels)
+            st.session_state["train_job"] = job.id
+        except (ValueError, CheckpointError) as exc:
+            st.error(f"Cannot start: {exc}")
+        except CapacityError as exc:
+            st.warning(str(exc))
+        except DataUnavailable as exc:
+            st.error(str(exc))
+
+    @st.fragment(run_every=1.0)
+    def live() -> None:
+        job = manager.get(st.session_state.get("train_job"))
+        if job is None:
+            st.info("No training started in this session yet.")
+            return
+        snap = job.snapshot()
+        m = snap["members"][0]
+        reps = [r for r in m["reports"] if r.kind == "step"]
+        cfg = m["config"]
+        st.progress(snap["progress"], text=f"**{snap['title']}** — {snap['status']} · "
+                    f"{snap['progress']:.0%} of {cfg.epochs} epochs")
+        if snap["status"] in ("queued", "running"):
+            if st.button("⏹ Stop training", key="stop_train"):
+                job.stop()
+        if reps:
+            df = pd.DataFrame({"step": [r.step for r in reps], "reconstruction": [r.recon for r in reps],
+                               "KL": [r.kl for r in reps], "β·KL weight": [r.kl_weight for r in reps]})
+            c1, c2 = st.columns(2)
+            f1 = go.Figure(go.Scatter(x=df.step, y=df.reconstruction, name="reconstruction",
+                                      line=dict(color="#1f77b4")))
+            f1.update_layout(height=300, title="Reconstruction −E[log p(x|z)]", xaxis_title="step",
+                             yaxis_title="nats / image", margin=dict(l=10, r=10, t=40, b=10))
+            c1.plotly_chart(f1, width="stretch")
+            f2 = go.Figure(go.Scatter(x=df.step, y=df.KL, name="KL", line=dict(color="#d62728")))
+            f2.update_layout(height=300, title="KL(q(z|x) ‖ p(z))", xaxis_title="step", yaxis_title="nats / image",
+                             margin=dict(l=10, r=10, t=40, b=10))
+            c2.plotly_chart(f2, width="stretch")
+            last = reps[-1]
+            k1, k2, k3, k4 = st.columns(4)
+            k1.metric("reconstruction", f"{last.recon:.1f} nats")
+            k2.metric("KL", f"{last.kl:.2f} nats")
+            k3.metric("current KL weight", f"{last.kl_weight:.3g}")
+            k4.metric("speed", f"{last.samples_per_s:,.0f} img/s")
+        if snap["status"] in ("done", "stopped", "diverged") and m["model"] is not None:
+            res, tm = m["result"], m["test_metrics"] or {}
+            (st.error if snap["status"] == "diverged" else st.success)(
+                f"{snap['message']}. Test −ELBO {tm.get('neg_elbo', float('nan')):.2f} nats/image "
+                f"(reconstruction {tm.get('recon', float('nan')):.2f} + KL {tm.get('kl', float('nan')):.2f}); "
+                f"{res.samples_per_s:,.0f} images/s over {res.train_seconds:.1f} s of training.")
+            key = f"session/{snap['title']}"
+            if key not in ui.available_models():
+                meta = {
+                    "name": snap["title"], "recipe": cfg.to_dict(), "beta": cfg.beta,
+                    "kl_schedule": cfg.schedule.to_dict(), "free_bits": cfg.free_bits,
+                    "dataset": {"name": "mnist", "description": snap["data"], "n_train": None},
+                    "epochs": res.epochs_done, "seed": cfg.seed, "test_metrics": tm,
+                    "training": {"train_seconds": res.train_seconds, "samples_per_s": res.samples_per_s,
+                                 "stopped": res.stopped, "diverged": res.diverged, "message": res.message},
+                }
+                ui.add_session_model(snap["title"], m["model"], meta)
+            if st.button("Use this model now", key="use_trained"):
+                st.session_state["model_key"] = key
+                st.rerun()
+        elif snap["status"] == "error":
+            st.error(snap["message"])
+
+    live()
+    running = manager.running()
+    st.caption(f"Server: {len(running)} of {manager.max_running} training slots in use.")
+
+# -------------------------------------------------------------------- models
+with tab_models:
+    models = ui.available_models()
+    st.subheader("Models available")
+    rows = []
+    for key, label in models.items():
+        try:
+            am = ui.get_model(key)
+        except (CheckpointError, FileNotFoundError, KeyError):
+            continue
+        tm = am.meta.get("test_metrics") or {}
+        rows.append({"model": label, "latent": am.latent_dim, "β": am.meta.get("beta"),
+                     "CVAE": am.conditional, "test −ELBO (nats)": tm.get("neg_elbo"),
+                     "IWAE bound (nats)": tm.get("iwae_nll"), "epochs": am.meta.get("epochs")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+    c1, c2 = st.columns(2)
+    with c1:
+        st.subheader("Save or download")
+        pick = st.selectbox("model", list(models), format_func=models.get, key="save_pick")
+        am = ui.get_model(pick)
+        new_name = st.text_input("save as", am.name, key="save_name")
+        if st.button("💾 Save on this server"):
+            try:
+                path = ui.save_user_model(new_name, am.model, am.meta)
+                st.success(f"Saved as {path.stem} — it is now in every session's model list.")
+            except CheckpointError as exc:
+                st.error(str(exc))
+        try:
+            w, j = checkpoint_bytes(am.model, am.meta)
+            st.download_button("⬇ weights (.safetensors)", w, f"{am.name}.safetensors", "application/octet-stream")
+            st.download_button("⬇ metadata (.json)", j, f"{am.name}.json", "application/json")
+        except CheckpointError as exc:
+            st.error(str(exc))
+    with c2:
+        st.subheader("Upload")
+        st.caption("Upload both files of a checkpoint made by this app. Files are validated (format, "
+                   "architecture, shapes, checksum); pickled files are never opened.")
+        up_w = st.file_uploader("weights (.safetensors)", type=["safetensors"], key="up_w")
+        up_j = st.file_uploader("metadata (.json)", type=["json"], key="up_j")
+        if up_w is not None and up_j is not None:
+            try:
+                model, meta = ui.load_uploaded(up_w.getvalue(), up_j.getvalue())
+                uname = validate_name(meta.get("name") or up_w.name.rsplit(".", 1)[0])
+                key = ui.add_session_model(uname, model, meta)
+                st.success(f"Loaded **{uname}** (latent size {model.latent_dim}). It is in the sidebar's list.")
+                if st.button("Use it now", key="use_uploaded"):
+                    st.session_state["model_key"] = key
+                    st.rerun()
+            except CheckpointError as exc:
+                st.error(f"This upload was rejected: {exc}")
+        elif up_w is not None or up_j is not None:
+            st.info("Add the other file of the pair too.")
