@@ -8,33 +8,33 @@ from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="VAE Latent Explorer", page_icon="🌀", layout="wide")
+st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/blur_on:", layout="wide")
 
 import ui  # noqa: E402  (after set_page_config)
 
 PAGES = {
     "Explore": [
-        ("pages/home.py", "Home", "🏠"),
-        ("pages/latent_map.py", "Latent Map", "🗺️"),
-        ("pages/decoder_sliders.py", "Decoder Sliders", "🎚️"),
-        ("pages/interpolation.py", "Interpolation", "↔️"),
+        ("pages/home.py", "Home", ":material/home:"),
+        ("pages/latent_map.py", "Latent Map", ":material/scatter_plot:"),
+        ("pages/decoder_sliders.py", "Decoder Sliders", ":material/tune:"),
+        ("pages/interpolation.py", "Interpolation", ":material/linear_scale:"),
     ],
     "Learn": [
-        ("pages/beta_lab.py", "β/KL Lab", "⚖️"),
-        ("pages/elbo_bounds.py", "ELBO & Bounds", "📐"),
-        ("pages/exact_identity.py", "Exact Identity (Thm 1.2)", "🟰"),
-        ("pages/reparameterisation.py", "Reparameterisation (Thm 2.1)", "🎲"),
+        ("pages/beta_lab.py", "β/KL Lab", ":material/balance:"),
+        ("pages/elbo_bounds.py", "ELBO & Bounds", ":material/functions:"),
+        ("pages/exact_identity.py", "Exact Identity (Thm 1.2)", ":material/equal:"),
+        ("pages/reparameterisation.py", "Reparameterisation (Thm 2.1)", ":material/casino:"),
     ],
     "Apply": [
-        ("pages/drawing_board.py", "Drawing Board", "✏️"),
-        ("pages/conditional.py", "Conditional VAE", "🔢"),
-        ("pages/anomaly.py", "Anomaly Detection", "🚨"),
-        ("pages/inpainting.py", "Inpainting", "🩹"),
-        ("pages/latent_editing.py", "Latent Editing", "🖌️"),
-        ("pages/compression.py", "Compression", "🗜️"),
+        ("pages/drawing_board.py", "Drawing Board", ":material/draw:"),
+        ("pages/conditional.py", "Conditional VAE", ":material/pin:"),
+        ("pages/anomaly.py", "Anomaly Detection", ":material/warning:"),
+        ("pages/inpainting.py", "Inpainting", ":material/healing:"),
+        ("pages/latent_editing.py", "Latent Editing", ":material/brush:"),
+        ("pages/compression.py", "Compression", ":material/compress:"),
     ],
     "Models": [
-        ("pages/train_models.py", "Train & Models", "🏋️"),
+        ("pages/train_models.py", "Train & Models", ":material/model_training:"),
     ],
 }
 HERE = Path(__file__).resolve().parent

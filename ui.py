@@ -198,7 +198,7 @@ def sidebar() -> ActiveModel | None:
     c2.metric("β", f"{meta.get('beta', 1.0):g}")
     c1.metric("test −ELBO", fmt(tm.get("neg_elbo"), 1), help="nats per image on the test split "
               "(BCE summed over 784 pixels + KL), measured when the model was saved")
-    c2.metric("IWAE bound", fmt(tm.get("iwae_nll"), 1),
+    c2.metric("−log p(x) ≤", fmt(tm.get("iwae_nll"), 1),
               help=f"−log p(x) ≤ this many nats per image (k={tm.get('iwae_k', '—')} importance samples)")
     st.sidebar.caption(f"{kind} {arch} · trained {meta.get('epochs', '?')} epochs on "
                        f"{(meta.get('dataset') or {}).get('n_train', '?'):,} images")

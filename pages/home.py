@@ -2,7 +2,7 @@ import streamlit as st
 
 import ui
 
-st.title("🌀 VAE Latent Explorer")
+st.title("VAE Latent Explorer")
 st.markdown(
     "A variational autoencoder squeezes each 28×28 digit into a few numbers **z** and learns to draw digits "
     "back from them. This app lets you *see* that space and the trade-off that shapes it:"

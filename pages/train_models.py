@@ -13,7 +13,7 @@ from vae_core.checkpoints import checkpoint_bytes, validate_name
 from vae_core.jobs import CapacityError, get_manager
 from vae_core.train import TrainConfig
 
-st.title("🏋️ Train & Models")
+st.title("Train & Models")
 st.caption("Train a VAE on MNIST right here — the same training code as `python -m vae_core.train`. Training runs "
            "in the background: you can visit other pages and come back. Trained models can be used "
            "in every page (sidebar), saved on this server, or downloaded.")
