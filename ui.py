@@ -331,3 +331,114 @@ def digit_picker(data, key: str, label: str = "Test digit", default_class: int =
                             help=f"the k-th test digit of class {cls} ({len(idxs)} in all)")
         return int(idxs[int(k)])
     return int(st.number_input("test index", 0, len(data) - 1, 0, key=f"{key}_idx"))
+
+
+# ------------------------------------------- explore-page helpers (map frame, selections, strips)
+def to_map(am: ActiveModel, z: np.ndarray) -> np.ndarray:
+    """Latent point(s) -> (N, 2) coordinates on the latent map: z itself for d = 2, the first two
+    principal coordinates of the test means (am.pca()) for d > 2, (z, 0) for d = 1."""
+    z = np.atleast_2d(np.asarray(z, dtype=np.float64))
+    if am.latent_dim == 1:
+        return np.c_[z[:, 0], np.zeros(len(z))]
+    return am.to_2d(z)
+
+
+def pca_axis_labels(am: ActiveModel) -> list[str]:
+    r = am.pca().explained_ratio
+    return [f"PC1 of μ ({r[0]:.0%} of variance)", f"PC2 of μ ({r[1]:.0%} of variance)"]
+
+
+def map_coords(am: ActiveModel, n: int | None = None, method: str = "pca") -> tuple[np.ndarray, list[str]]:
+    """2-D coordinates of the first n test posterior means and the axis labels.
+
+    For d > 2 "pca" uses am.pca() (fitted on all test means), so ``to_map(am, z)`` of any latent point
+    lands in the same frame (markers, paths, ellipses); "tsne" is the cached am.projection (no frame
+    for new points)."""
+    mu, _ = am.encodings()
+    n = min(n or len(mu), len(mu))
+    if am.latent_dim <= 2:
+        coords, axes, _ = am.projection("pca", n)
+        return coords, axes
+    if method == "pca":
+        return to_map(am, mu[:n]), pca_axis_labels(am)
+    coords, axes, _ = am.projection(method, n)
+    return coords, axes
+
+
+def selected_indices(event) -> list[int]:
+    """Test indices (the points' customdata) selected in an ``st.plotly_chart(on_select=...)`` event or
+    its session_state value, in selection order, without duplicates; points without customdata
+    (markers, paths, outlines) are ignored."""
+    if not event:
+        return []
+    sel = event.get("selection") if hasattr(event, "get") else getattr(event, "selection", None)
+    points = (sel or {}).get("points") or []
+    out: list[int] = []
+    for p in points:
+        cd = p.get("customdata")
+        if isinstance(cd, list | tuple):
+            cd = cd[0] if cd else None
+        if cd is None:
+            continue
+        i = int(cd)
+        if i not in out:
+            out.append(i)
+    return out
+
+
+def add_curves(fig: go.Figure, curves: list[np.ndarray], name: str, color: str = "black", width: float = 1.0,
+               dash: str | None = None, legendgroup: str | None = None, showlegend: bool = True,
+               opacity: float = 1.0) -> None:
+    """Several (k, 2) polylines (e.g. ellipses) as ONE trace, separated by gaps (cheap to draw)."""
+    if not curves:
+        return
+    xs, ys = [], []
+    for c in curves:
+        xs += [*c[:, 0].tolist(), None]
+        ys += [*c[:, 1].tolist(), None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=dict(color=color, width=width, dash=dash),
+                             legendgroup=legendgroup, showlegend=showlegend, opacity=opacity, hoverinfo="skip"))
+
+
+def to_image_cell(img: np.ndarray, cell: int = PX) -> Image.Image:
+    """Any image made of 28-px digit cells (a digit, a strip, a lattice) upscaled by the integer factor
+    that makes each cell about ``cell`` px (nearest neighbour, crisp)."""
+    a = np.asarray(img, dtype=np.float32)
+    if a.ndim == 1:
+        side = int(round(a.size**0.5))
+        a = a.reshape(side, side)
+    scale = max(1, round(cell / 28))
+    return to_image(a, scale * a.shape[0])
+
+
+def wrap_strip(images: np.ndarray, per_line: int, pad: int = 2) -> np.ndarray:
+    """Like :func:`strip`, wrapped onto several lines of at most ``per_line`` images (grey padding)."""
+    images = np.asarray(images).reshape(-1, 28, 28)
+    per_line = max(1, min(per_line, len(images)))
+    lines = []
+    for s in range(0, len(images), per_line):
+        chunk = images[s:s + per_line]
+        if len(chunk) < per_line:
+            chunk = np.concatenate([chunk, np.full((per_line - len(chunk), 28, 28), 0.35, np.float32)])
+        lines.append(strip(chunk, pad))
+    sep = np.full((pad, lines[0].shape[1]), 0.35, dtype=np.float32)
+    out = [lines[0]]
+    for ln in lines[1:]:
+        out += [sep, ln]
+    return np.concatenate(out)
+
+
+def overlays_on_top(fig: go.Figure) -> go.Figure:
+    """Turn every SVG ``Scatter`` trace (markers, paths, outlines added with add_marker / add_path /
+    add_curves) into ``Scattergl``: plotly draws WebGL traces above SVG ones, so over a latent_scatter
+    (Scattergl points) SVG overlays would otherwise be hidden under the dots."""
+    traces = []
+    for t in fig.data:
+        if t.type == "scatter":
+            spec = t.to_plotly_json()
+            spec.pop("type", None)
+            t = go.Scattergl(spec)
+        traces.append(t)
+    fig.data = ()
+    fig.add_traces(traces)
+    return fig

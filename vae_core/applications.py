@@ -479,3 +479,181 @@ def compression_report(model, x, y=None, bits_per_pixel: int = 8) -> dict:
         "recon_mse": (recon - x).pow(2).mean(1),
         "total_bits": (rate + bce) / LN2,
     }
+
+
+# ====================================== helpers for the Conditional / Anomaly / Inpainting pages
+def as_image_rows(x) -> torch.Tensor:
+    """One image (784,) / (28, 28) or a batch (N, 784) / (N, 28, 28) as (N, 784) float32 in [0, 1]."""
+    a = torch.as_tensor(np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float32))
+    if a.numel() % PIXELS:
+        raise ValueError(f"expected images of 784 pixels (28 x 28), got shape {tuple(a.shape)}")
+    if a.dim() in (1, 2) and a.numel() == PIXELS:
+        a = a.reshape(1, PIXELS)
+    return a.reshape(-1, PIXELS).clamp(0.0, 1.0)
+
+
+@torch.no_grad()
+def mean_reconstruction(model, x, y=None) -> torch.Tensor:
+    """decode(mu(x)) for (N, 784) images, (N, 784) in [0, 1].
+
+    A CVAE without ``y`` uses, per image, the class with the lowest one-sample -ELBO (the ``label``
+    that :func:`anomaly_scores` returns; pass that as ``y`` to reuse it)."""
+    model.eval()
+    x = as_image_rows(x)
+    if model.conditional and y is None:
+        g = torch.Generator().manual_seed(0)
+        y = anomaly_scores(model, x, generator=g)["label"]
+    yy = _labels(model, y, x.shape[0])
+    mu, _ = _enc(model, x, yy)
+    return _dec(model, mu, yy)
+
+
+def threshold_rates(scores_normal, scores_sets: dict, threshold: float) -> dict:
+    """Rates of the rule "anomalous if score >= threshold" (the rule of :func:`roc_curve`).
+
+    Returns ``{"false_positive_rate": fraction of normal scores flagged, "detection_rate": {name:
+    fraction of that set flagged}}``, fractions in [0, 1].
+    """
+    neg = _finite_1d(scores_normal, "scores_normal")
+    out = {"false_positive_rate": float(np.mean(neg >= threshold)), "detection_rate": {}}
+    for name, s in scores_sets.items():
+        a = _finite_1d(s, name)
+        out["detection_rate"][name] = float(np.mean(a >= threshold))
+    return out
+
+
+def top_k(scores, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, highest first (ties: lower index first)."""
+    a = _finite_1d(scores, "scores")
+    k = max(0, min(int(k), a.size))
+    return np.argsort(-a, kind="mergesort")[:k]
+
+
+def score_bins(scores_sets: dict, n_bins: int = 60, log: bool = True) -> np.ndarray:
+    """Common histogram bin edges (n_bins + 1,) spanning every set's scores.
+
+    ``log=True`` spaces them geometrically (scores must then be > 0): -ELBO of noise or inverted
+    digits is 10-30x that of a normal digit, so linear bins would squash the normal digits into one bar.
+    """
+    allv = np.concatenate([_finite_1d(s, name) for name, s in scores_sets.items()])
+    lo, hi = float(allv.min()), float(allv.max())
+    if log:
+        if lo <= 0:
+            raise ValueError("log-spaced bins need positive scores")
+        if hi <= lo:
+            lo, hi = lo / 1.01, hi * 1.01
+        return np.geomspace(lo, hi * (1 + 1e-9), n_bins + 1)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return np.linspace(lo, hi + 1e-9 * max(1.0, abs(hi)), n_bins + 1)
+
+
+def score_histograms(scores_sets: dict, edges) -> dict[str, np.ndarray]:
+    """Fraction of each set's scores per bin (each sums to 1 over the bins) for overlaid histograms of
+    sets of different sizes."""
+    edges = np.asarray(edges, dtype=np.float64)
+    out = {}
+    for name, s in scores_sets.items():
+        a = _finite_1d(s, name)
+        counts, _ = np.histogram(a, bins=edges)
+        out[name] = counts / a.size
+    return out
+
+
+@torch.no_grad()
+def class_swap(model, z, classes=None) -> torch.Tensor:
+    """Decode every latent code with every class: (n_z, n_classes, 784) in [0, 1].
+
+    With a CVAE, q(z|x,y) is *given* the label, so z need not encode which digit it is; what it
+    keeps is the rest (slant, width, thickness).  Row i of the result is one such "style" written as
+    each digit in turn."""
+    if not model.conditional:
+        raise ValueError("class_swap needs a conditional model (CVAE)")
+    model.eval()
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
+    classes = list(range(model.num_classes)) if classes is None else [int(c) for c in classes]
+    nz, k = z.shape[0], len(classes)
+    zz = z.repeat_interleave(k, dim=0)
+    yy = torch.tensor(classes, dtype=torch.long).repeat(nz)
+    return model.decode(zz, yy).reshape(nz, k, -1)
+
+
+@torch.no_grad()
+def class_samples(model, y: int, n: int, seed: int = 0) -> torch.Tensor:
+    """n draws z ~ N(0, I) decoded with class y, (n, 784) Bernoulli means; reproducible from ``seed``."""
+    if not model.conditional:
+        raise ValueError("class_samples needs a conditional model (CVAE)")
+    model.eval()
+    return model.sample(int(n), int(y), generator=torch.Generator().manual_seed(int(seed)))
+
+
+def mask_from_canvas(rgba, side: int = SIDE, coverage: float = 0.2) -> torch.Tensor:
+    """A (side*side,) float32 mask (1 = MISSING) from a drawn canvas image.
+
+    ``rgba`` is the (H, W, 4) uint8 canvas (strokes opaque, background transparent; H and W
+    multiples of ``side`` work best).  Each cell of the side x side grid is missing when the mean
+    stroke opacity over it is at least ``coverage`` (0-1).  Without an alpha channel the brightness
+    of an (H, W) / (H, W, 3) image is used."""
+    a = np.asarray(rgba, dtype=np.float64)
+    if a.ndim == 3 and a.shape[2] == 4:
+        ink = a[..., 3]
+    elif a.ndim == 3:
+        ink = a[..., :3].mean(2)
+    elif a.ndim == 2:
+        ink = a
+    else:
+        raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {a.shape}")
+    ink = ink / 255.0 if ink.max(initial=0.0) > 1.0 else ink
+    h, w = ink.shape
+    if h < side or w < side:
+        raise ValueError(f"canvas {h}x{w} is smaller than {side}x{side}")
+    rows = np.linspace(0, h, side + 1).round().astype(int)
+    cols = np.linspace(0, w, side + 1).round().astype(int)
+    cells = np.add.reduceat(np.add.reduceat(ink, rows[:-1], axis=0), cols[:-1], axis=1)
+    area = np.outer(np.diff(rows), np.diff(cols))
+    return torch.from_numpy((cells / area >= coverage).astype(np.float32).reshape(-1))
+
+
+def known_pixel_change(completions, x, mask) -> float:
+    """max |completion - x| over the KNOWN pixels (mask == 0) of every completion; 0.0 if none known.
+
+    Inpainting copies the known pixels, so this is exactly 0."""
+    c = torch.as_tensor(completions).reshape(-1, PIXELS).double()
+    xx = torch.as_tensor(x).reshape(1, PIXELS).double()
+    known = torch.as_tensor(mask).reshape(-1) == 0
+    if not bool(known.any()):
+        return 0.0
+    return float((c[:, known] - xx[:, known]).abs().max())
+
+
+def missing_pixel_error(completions, x, mask) -> torch.Tensor:
+    """Mean |completion - x| over the MISSING pixels, per completion (N,) -- against the truth, which
+    the chains never saw; NaN if nothing is missing."""
+    c = torch.as_tensor(completions).reshape(-1, PIXELS).float()
+    xx = torch.as_tensor(x).reshape(1, PIXELS).float()
+    miss = torch.as_tensor(mask).reshape(-1) != 0
+    if not bool(miss.any()):
+        return torch.full((c.shape[0],), float("nan"))
+    return (c[:, miss] - xx[:, miss]).abs().mean(1)
+
+
+def completion_spread(completions, mask) -> float:
+    """How much the completions disagree: the pixel-wise standard deviation across completions,
+    averaged over the missing pixels (0 = all identical; NaN if nothing is missing)."""
+    c = torch.as_tensor(completions).reshape(-1, PIXELS).double()
+    miss = torch.as_tensor(mask).reshape(-1) != 0
+    if not bool(miss.any()):
+        return float("nan")
+    if c.shape[0] < 2:
+        return 0.0
+    return float(c[:, miss].std(0, unbiased=False).mean())
+
+
+def mask_overlay(x, mask, color=(0.85, 0.2, 0.2)) -> np.ndarray:
+    """An (28, 28, 3) RGB picture of what the model is given: the known pixels in grey levels and
+    every missing pixel painted ``color`` (RGB in [0, 1]) so the hole is visible on any background."""
+    g = np.clip(np.asarray(as_image_rows(x)).reshape(SIDE, SIDE), 0.0, 1.0)
+    miss = np.asarray(torch.as_tensor(mask).reshape(SIDE, SIDE) != 0)
+    rgb = np.repeat(g[..., None], 3, axis=2).astype(np.float32)
+    rgb[miss] = np.asarray(color, dtype=np.float32)
+    return rgb

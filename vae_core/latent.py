@@ -193,3 +193,76 @@ def nearest(mu_all: np.ndarray, query: np.ndarray, k: int = 8) -> tuple[np.ndarr
 def rate_nats(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """Per-image KL(q(z|x)||p(z)) in nats from stored encodings."""
     return gaussian_kl(torch.as_tensor(mu), torch.as_tensor(logvar)).numpy()
+
+
+def plane_grid(model, origin: np.ndarray, u: np.ndarray, v: np.ndarray, x_range=(-3.0, 3.0),
+               y_range=(-3.0, 3.0), n: int = 15, y=None) -> np.ndarray:
+    """Decoded lattice on the plane ``origin + a*u + b*v`` of latent space, one (n*28, n*28) image.
+
+    ``a`` runs over x_range left to right and ``b`` over y_range bottom to top (the layout of
+    :func:`grid_points`).  With ``origin = 0`` and ``u, v`` the first two unit axes this is
+    :func:`manifold_grid`; with the mean and the first two principal axes (scaled by their std) it is
+    the 2-D manifold view of a d > 2 model.
+    """
+    pts = grid_points(x_range, y_range, n)
+    origin = np.asarray(origin, dtype=np.float64).reshape(1, -1)
+    u = np.asarray(u, dtype=np.float64).reshape(1, -1)
+    v = np.asarray(v, dtype=np.float64).reshape(1, -1)
+    z = origin + pts[:, :1] * u + pts[:, 1:] * v
+    return tile(decode_np(model, z, y), n)
+
+
+def pca_plane(pca: PCA) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(origin, u, v) of the plane through the mean of ``pca`` spanned by its first two principal axes,
+    each scaled by its component's standard deviation (so lattice coordinates are in std units)."""
+    return pca.mean, pca.components[0] * pca.std[0], pca.components[1] * pca.std[1]
+
+
+def to_pca_units(pca: PCA, z: np.ndarray) -> np.ndarray:
+    """Latent points (N, d) -> coordinates along every principal axis in units of that axis' std."""
+    std = np.where(pca.std > 0, pca.std, 1.0)
+    return pca.transform(np.atleast_2d(z)) / std
+
+
+def from_pca_units(pca: PCA, coords: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_pca_units`: coordinates in std units (N, k <= d) -> latent points (N, d)."""
+    coords = np.atleast_2d(np.asarray(coords, dtype=np.float64))
+    std = np.where(pca.std > 0, pca.std, 1.0)
+    return pca.inverse(coords * std[: coords.shape[1]])
+
+
+def pca_head(pca: PCA, k: int = 2) -> PCA:
+    """A copy of ``pca`` keeping only its first k axes, e.g. to hand a full PCA to
+    :func:`projected_ellipse` (which expects a 2-component projector)."""
+    out = PCA.__new__(PCA)
+    out.mean = pca.mean
+    out.components = pca.components[:k]
+    out.explained_variance = pca.explained_variance[:k]
+    out.explained_ratio = pca.explained_ratio[:k]
+    return out
+
+
+def projected_std(logvar: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Standard deviations of diagonal Gaussians q(z|x) = N(mu, exp(logvar)) along each of the given
+    orthonormal directions (rows of ``components``, e.g. the first two PCA axes): (N, k)."""
+    var = np.exp(np.atleast_2d(np.asarray(logvar, dtype=np.float64)))
+    return np.sqrt(var @ (np.asarray(components, dtype=np.float64) ** 2).T)
+
+
+def neighbour_agreement(coords: np.ndarray, labels: np.ndarray) -> float:
+    """Share of points whose nearest other point (Euclidean, in ``coords``) has the same label: how well a
+    map separates the classes (about 1/#classes for a map that ignores them, 1 for clean clusters)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    coords = np.asarray(coords, dtype=np.float64)
+    labels = np.asarray(labels)
+    if len(coords) < 2:
+        return float("nan")
+    _, idx = NearestNeighbors(n_neighbors=2).fit(coords).kneighbors(coords)
+    return float(np.mean(labels[idx[:, 1]] == labels))
+
+
+def active_units(mu: np.ndarray, threshold: float = 0.01) -> np.ndarray:
+    """Boolean mask of the "active" latent dimensions (Burda et al. 2016): those whose posterior mean
+    varies across the data, Var_x(mu_j(x)) > threshold.  Inactive ones were switched off by the KL term."""
+    return np.var(np.asarray(mu, dtype=np.float64), axis=0) > threshold

@@ -595,3 +595,12 @@ def estimator_summary(curve: dict, param: int = 0) -> dict:
     return {"n": int(ns[i]), "true": None if tg is None else float(tg[p]),
             "reparam_mean": rep_mean, "reparam_se": rep_se, "score_mean": sco_mean, "score_se": sco_se,
             "reparam_var1": per_rep, "score_var1": per_sco, "ratio": per_sco / per_rep if per_rep > 0 else math.inf}
+
+
+def mean_field_optimum(lgm: LinearGaussianModel, x) -> tuple[torch.Tensor, torch.Tensor]:
+    """The best *diagonal* (mean-field) Gaussian q for p(z|x) = N(m_p, P^-1) under KL(q || p(z|x)):
+    mean m_p and variances 1 / diag(P).  Returns (mean (d,), diagonal covariance (d, d)).  Its gap
+    KL = 1/2 (sum_j log P_jj - log det P) is > 0 whenever the posterior is correlated."""
+    mp, _ = lgm.posterior(x)
+    P = lgm.posterior_precision()
+    return mp, torch.diag(1.0 / torch.diagonal(P))

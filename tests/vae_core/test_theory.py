@@ -401,3 +401,18 @@ def test_reparam_draws_and_estimator_summary():
     # seed §梯度问题, the honest exception: sin(3z) at mu = 0.2, sigma = 0.4, d/dmu
     s = estimator_summary(estimator_variance_curve("sin(3z)", 0.2, 0.4, repeats=400), 0)
     assert s["ratio"] < 1
+
+
+def test_mean_field_optimum_is_best_diagonal_q():
+    from vae_core.theory import cov_from_params, identity_demo, mean_field_optimum
+
+    lgm, xs = identity_demo(2)
+    m, S = mean_field_optimum(lgm, xs[0])
+    kl_best = float(lgm.kl_to_posterior(xs[0], m, S))
+    P = lgm.posterior_precision()
+    assert kl_best == pytest.approx(0.5 * float(torch.log(torch.diagonal(P)).sum() - torch.logdet(P)), abs=1e-12)
+    assert kl_best > 1e-3  # the demo posterior is correlated: mean-field cannot close the gap
+    lv = torch.log(torch.diagonal(S))
+    for dv in ([0.1, 0.0], [0.0, -0.1], [0.05, 0.05]):
+        worse = lgm.kl_to_posterior(xs[0], m, cov_from_params(lv + torch.tensor(dv, dtype=F64)))
+        assert float(worse) > kl_best

@@ -1,0 +1,233 @@
+"""Decoder Sliders: set the latent code z by hand and watch the decoder draw p(x|z) live.
+
+Session-state keys (read by the tests):
+  sliders_z        current latent code, (d,) float array
+  sliders_decoded  the decoded image shown, (28, 28) float array in [0, 1]
+"""
+
+from functools import partial
+
+import numpy as np
+import streamlit as st
+
+import ui
+from vae_core.latent import active_units, from_pca_units, to_pca_units
+
+LIM = 4.0  # slider range ± (latent units, or PCA std units)
+STEP = 0.05
+MAP_POINTS = 2000  # test means on the small map
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def zkey(i: int) -> str:
+    return f"ds_z_{i}"
+
+
+def pkey(i: int) -> str:
+    return f"ds_pc_{i}"
+
+
+def pct(r: float) -> str:
+    p = 100 * r
+    return f"{p:.0f}%" if p >= 9.5 else f"{p:.1f}%" if p >= 0.1 else f"{p:.2f}%" if p >= 0.01 else "<0.01%"
+
+
+def pca_mode() -> bool:
+    return bool(st.session_state.get("ds_pca", False))
+
+
+def set_z(am: ui.ActiveModel, z: np.ndarray) -> None:
+    """Move every slider so that the code is z (callbacks only: runs before the sliders exist)."""
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    st.session_state["sliders_z"] = z
+    if pca_mode() and am.latent_dim > 2:
+        vals, keyf = to_pca_units(am.pca(), z)[0], pkey
+    else:
+        vals, keyf = z, zkey
+    clipped = np.clip(vals, -LIM, LIM)
+    n_clip = int(np.sum(np.abs(vals) > LIM))
+    st.session_state["ds_clip"] = (n_clip, clipped, z) if n_clip else None
+    for i, v in enumerate(clipped):
+        st.session_state[keyf(i)] = float(v)
+
+
+def on_random(am: ui.ActiveModel) -> None:
+    set_z(am, np.random.default_rng().standard_normal(am.latent_dim))
+
+
+def on_reset(am: ui.ActiveModel) -> None:
+    set_z(am, np.zeros(am.latent_dim))
+
+
+def on_from_digit(am: ui.ActiveModel, idx: int) -> None:
+    set_z(am, am.encodings()[0][idx])
+
+
+def on_map_click(am: ui.ActiveModel, key: str) -> None:
+    """A dot clicked on the small map: jump to that test digit's μ, then give the chart a fresh key so the
+    selection highlight does not linger."""
+    sel = ui.selected_indices(st.session_state.get(key))
+    if sel:
+        set_z(am, am.encodings()[0][sel[0]])
+    st.session_state["ds_map_gen"] = st.session_state.get("ds_map_gen", 0) + 1
+
+
+def on_mode(am: ui.ActiveModel) -> None:
+    set_z(am, st.session_state.get("sliders_z", np.zeros(am.latent_dim)))
+
+
+@st.cache_resource(max_entries=16)
+def map_sample(key: str, _am: ui.ActiveModel) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """A few thousand test means in map coordinates (cached per model): the fragment only adds the marker."""
+    n = min(MAP_POINTS, len(_am.encodings()[0]))
+    coords, axes = ui.map_coords(_am, n, "pca")
+    return coords, _am.data().labels.numpy()[:n], axes, np.arange(n)
+
+
+st.title("🎚️ Decoder Sliders")
+am = ui.require_model()
+data = ui.require_data(am)
+d = am.latent_dim
+names = data.class_names or [str(c) for c in range(10)]
+
+# a new model (or a first visit) starts from z = 0 or the last code of this model
+if st.session_state.get("ds_model") != am.key:
+    st.session_state["ds_model"] = am.key
+    st.session_state["sliders_z"] = np.zeros(d)
+    st.session_state["ds_clip"] = None
+    for k in [k for k in st.session_state if str(k).startswith(("ds_z_", "ds_pc_"))]:
+        del st.session_state[k]
+
+st.caption(
+    f"The decoder turns any latent code z ({d} numbers) into an image. Drag the sliders to move z and watch what it "
+    "draws; the ✕ on the map shows where z sits among the codes of real test digits. Latent units are standard "
+    "deviations of the prior N(0, I): a random prior sample stays mostly within ±2.")
+
+# ----------------------------------------------------------------------------- controls (full reruns)
+c1, c2, c3 = st.columns([1, 1, 1.2])
+c1.button("🎲 Random prior sample", on_click=on_random, args=(am,), width="stretch",
+          help="Draw z ~ N(0, I), the prior: what the model generates from scratch.")
+c2.button("⟲ Reset (z = 0)", on_click=on_reset, args=(am,), width="stretch", help="The centre of the prior.")
+with c3.popover("⤵ Start from a test digit", width="stretch",
+                help="Set z to a test digit's posterior mean μ (what the encoder says about it)."):
+    idx = ui.digit_picker(data, key="ds_pick", label="Test digit", default_class=3)
+    c_im, c_go = st.columns([1, 1.6], vertical_alignment="center")
+    c_im.image(ui.to_image(data.images[idx].numpy(), 84), caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
+    c_go.button("Start from this digit", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
+
+
+# ----------------------------------------------------------------------------- live part (fragment)
+@st.fragment
+def panel(am: ui.ActiveModel) -> None:
+    d = am.latent_dim
+    c_img, c_ctl = st.columns([1, 1.75], gap="medium")
+    with c_ctl:
+        if d > 2:
+            st.toggle("Steer along principal directions of the posterior means", key="ds_pca", on_change=on_mode,
+                      args=(am,),
+                      help="The sliders then move z along the principal axes of the test digits' means (PC1 = the "
+                           "direction in which the codes vary most), in units of each axis' standard deviation. The "
+                           "current code is kept when you switch.")
+        y_cls = None
+        if am.conditional:
+            y_cls = int(st.selectbox("Class to draw (CVAE)", range(10), index=3, format_func=names.__getitem__,
+                                     key="ds_cls", help="A conditional VAE decodes (z, class): z sets the style."))
+        steer = pca_mode() and d > 2
+        ncols = 2 if d <= 2 else 4
+        if steer:
+            pca = am.pca()
+            ratio, std = pca.explained_ratio, pca.std
+            st.caption("Sliders = coordinates along the principal directions, in standard deviations of each; the "
+                       "label gives the share of the test means' variance the direction explains.")
+        z_cur = np.asarray(st.session_state.get("sliders_z", np.zeros(d)), dtype=np.float64)
+        if z_cur.shape != (d,):
+            z_cur = np.zeros(d)
+        active = active_units(am.encodings()[0]) if d > 2 else np.ones(d, bool)
+        cols = st.columns(ncols)
+        vals = np.zeros(d)
+        for i in range(d):
+            key = pkey(i) if steer else zkey(i)
+            if key not in st.session_state:  # first render (or back from another page): show the current code
+                v0 = to_pca_units(am.pca(), z_cur)[0, i] if steer else z_cur[i]
+                st.session_state[key] = float(np.clip(v0, -LIM, LIM))
+            if steer:
+                label = f"PC{i + 1} · {pct(ratio[i])}"
+                hlp = (f"1 step = {std[i]:.3f} latent units along this direction, which explains {ratio[i]:.2%} of "
+                       "the variance of the test means")
+            else:
+                label = f"z{str(i + 1).translate(SUB)}"
+                hlp = None
+                if d > 2 and not active[i]:
+                    label += " · off"
+                    hlp = ("Inactive: this coordinate of μ barely varies across test digits (Var < 0.01) — the KL term "
+                           "switched it off, so the decoder mostly ignores it.")
+            vals[i] = cols[i % ncols].slider(label, -LIM, LIM, step=STEP, key=key, format="%.2f", help=hlp)
+        z = from_pca_units(am.pca(), vals)[0] if steer else vals
+    st.session_state["sliders_z"] = z
+    img = am.decode(z, y_cls)[0]
+    st.session_state["sliders_decoded"] = img
+
+    with c_img:
+        cap = "decoded p(x|z): pixel probabilities" + (f", class {names[y_cls]}" if y_cls is not None else "")
+        st.image(ui.to_image(img, 280), caption=cap)
+        st.caption(f"‖z‖ = {np.linalg.norm(z):.2f} · a prior sample has ‖z‖ ≈ √{d} = {np.sqrt(d):.1f}")
+        clip = st.session_state.get("ds_clip")
+        if clip is not None and len(clip[1]) == d and np.allclose(clip[1], vals):
+            n_clip, _, target = clip
+            gap = np.abs(am.decode(target, y_cls)[0] - img).mean()
+            st.caption(
+                f"⚠️ {n_clip} slider(s) of that code lay beyond ±{LIM:g} and were clipped, which moves z by "
+                f"{np.linalg.norm(target - z):.2f} latent units; the image differs from the exact code's by "
+                f"{gap:.1%} of full brightness per pixel on average."
+                + (" Common in principal-direction mode: along the minor directions the test codes hardly vary (tiny "
+                   "σ), so a prior sample lies many of their σ away — and the decoder mostly ignores those "
+                   "directions." if steer else ""))
+
+    with c_ctl:
+        coords, labels, axes, idx = map_sample(am.key, am)
+        fig = ui.latent_scatter(coords, labels, axes, customdata=idx, height=320, class_names=names)
+        fig.update_traces(marker=dict(size=4, opacity=0.5), selector=dict(type="scattergl"))
+        ui.add_marker(fig, ui.to_map(am, z), "current z", color="black", size=15)
+        ui.overlays_on_top(fig)
+        fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), dragmode="pan", showlegend=True,
+                          legend=dict(font=dict(size=10), itemsizing="constant", tracegroupgap=0))
+        key = f"ds_map_{st.session_state.get('ds_map_gen', 0)}"
+        st.plotly_chart(fig, key=key, on_select=partial(on_map_click, am, key), selection_mode="points",
+                        config={"displaylogo": False, "displayModeBar": False})
+        if d > 2:
+            st.caption(f"{MAP_POINTS:,} test means projected on their first two principal directions; ✕ = the "
+                       "current z, projected the same way (codes that differ only in the other directions land on "
+                       "the same spot). Click a dot to jump to that digit's code.")
+        elif am.conditional:
+            st.caption(f"{MAP_POINTS:,} test means; ✕ = the current z. In a CVAE the class comes from the menu "
+                       "above, so z only sets the style the chosen digit is drawn in. Click a dot to jump to its "
+                       "code.")
+        else:
+            st.caption(f"{MAP_POINTS:,} test means; ✕ = the current z. Move it into a cluster and the decoder "
+                       "draws that digit; between clusters it draws a blend. Click a dot to jump to its code.")
+
+
+panel(am)
+notice = "**What to notice:** small moves give small, smooth changes — the decoder is a continuous function of z. "
+if am.conditional:
+    notice += ("In a CVAE, keep z fixed and change the class: the same style (slant, width) carries over to every "
+               "digit. ")
+elif d == 2:
+    notice += ("In a 2-D model each slider is a genuine direction of variation (e.g. class *and* slant mixed "
+               "together). ")
+else:
+    act = active_units(am.encodings()[0])
+    n_act = int(act.sum())
+    if n_act < d:
+        names_act = ", ".join(f"z{str(i + 1).translate(SUB)}" for i in np.flatnonzero(act))
+        notice += (f"Only {n_act} of the {d} coordinates are *active* (their μ varies across test digits, Var > 0.01)"
+                   + (f": {names_act}" if n_act else "")
+                   + f". The KL term switched the other {d - n_act} off — move them and almost nothing happens. "
+                   "Steering along principal directions puts the active directions first; the last ones explain "
+                   "~0% of the variance. ")
+    else:
+        notice += (f"All {d} coordinates are active (their μ varies across test digits), but each mixes several "
+                   "features; steering along principal directions orders them by how much the codes vary. ")
+notice += ("Far outside ±2 the decoder extrapolates: strokes thicken or break up, because no training digit was "
+           "encoded there.")
+st.caption(notice)
