@@ -14,32 +14,32 @@ import ui  # noqa: E402  (after set_page_config)
 
 PAGES = {
     "Explore": [
-        ("pages/home.py", "Home", ":material/home:"),
-        ("pages/latent_map.py", "Latent Map", ":material/scatter_plot:"),
-        ("pages/decoder_sliders.py", "Decoder Sliders", ":material/tune:"),
-        ("pages/interpolation.py", "Interpolation", ":material/linear_scale:"),
+        ("app_pages/home.py", "Home", ":material/home:"),
+        ("app_pages/latent_map.py", "Latent Map", ":material/scatter_plot:"),
+        ("app_pages/decoder_sliders.py", "Decoder Sliders", ":material/tune:"),
+        ("app_pages/interpolation.py", "Interpolation", ":material/linear_scale:"),
     ],
     "Learn": [
-        ("pages/beta_lab.py", "β/KL Lab", ":material/balance:"),
-        ("pages/elbo_bounds.py", "ELBO & Bounds", ":material/functions:"),
-        ("pages/exact_identity.py", "Exact Identity (Thm 1.2)", ":material/equal:"),
-        ("pages/reparameterisation.py", "Reparameterisation (Thm 2.1)", ":material/casino:"),
+        ("app_pages/beta_lab.py", "β/KL Lab", ":material/balance:"),
+        ("app_pages/elbo_bounds.py", "ELBO & Bounds", ":material/functions:"),
+        ("app_pages/exact_identity.py", "Exact Identity (Thm 1.2)", ":material/equal:"),
+        ("app_pages/reparameterisation.py", "Reparameterisation (Thm 2.1)", ":material/casino:"),
     ],
     "Apply": [
-        ("pages/drawing_board.py", "Drawing Board", ":material/draw:"),
-        ("pages/conditional.py", "Conditional VAE", ":material/pin:"),
-        ("pages/anomaly.py", "Anomaly Detection", ":material/warning:"),
-        ("pages/inpainting.py", "Inpainting", ":material/healing:"),
-        ("pages/latent_editing.py", "Latent Editing", ":material/brush:"),
-        ("pages/compression.py", "Compression", ":material/compress:"),
+        ("app_pages/drawing_board.py", "Drawing Board", ":material/draw:"),
+        ("app_pages/conditional.py", "Conditional VAE", ":material/pin:"),
+        ("app_pages/anomaly.py", "Anomaly Detection", ":material/warning:"),
+        ("app_pages/inpainting.py", "Inpainting", ":material/healing:"),
+        ("app_pages/latent_editing.py", "Latent Editing", ":material/brush:"),
+        ("app_pages/compression.py", "Compression", ":material/compress:"),
     ],
     "Models": [
-        ("pages/train_models.py", "Train & Models", ":material/model_training:"),
+        ("app_pages/train_models.py", "Train & Models", ":material/model_training:"),
     ],
 }
 HERE = Path(__file__).resolve().parent
 nav = {
-    section: [st.Page(path, title=title, icon=icon, default=(path == "pages/home.py"))
+    section: [st.Page(path, title=title, icon=icon, default=(path == "app_pages/home.py"))
               for path, title, icon in items if (HERE / path).is_file()]
     for section, items in PAGES.items()
 }

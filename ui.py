@@ -192,7 +192,7 @@ def sidebar() -> ActiveModel | None:
     meta = am.meta
     tm = meta.get("test_metrics") or {}
     kind = "CVAE" if am.conditional else "VAE"
-    arch = "-".join(str(h) for h in [784, *meta["model"]["hidden_dims"], am.latent_dim])
+    arch = "-".join(str(h) for h in [am.model.input_dim, *am.model.hidden_dims, am.latent_dim])
     c1, c2 = st.sidebar.columns(2)
     c1.metric("latent size", am.latent_dim)
     c2.metric("β", f"{meta.get('beta', 1.0):g}")
@@ -200,8 +200,9 @@ def sidebar() -> ActiveModel | None:
               "(BCE summed over 784 pixels + KL), measured when the model was saved")
     c2.metric("−log p(x) ≤", fmt(tm.get("iwae_nll"), 1),
               help=f"−log p(x) ≤ this many nats per image (k={tm.get('iwae_k', '—')} importance samples)")
-    st.sidebar.caption(f"{kind} {arch} · trained {meta.get('epochs', '?')} epochs on "
-                       f"{(meta.get('dataset') or {}).get('n_train', '?'):,} images")
+    n_train = (meta.get("dataset") or {}).get("n_train")
+    n_txt = f"{n_train:,}" if isinstance(n_train, int) else "?"
+    st.sidebar.caption(f"{kind} {arch} · trained {meta.get('epochs', '?')} epochs on {n_txt} images")
     try:
         data = am.data("test")
     except DataUnavailable as exc:

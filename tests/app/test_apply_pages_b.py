@@ -59,7 +59,7 @@ def _ok(at: AppTest) -> None:
 # ------------------------------------------------------------------------------------------ Conditional
 @pytest.mark.parametrize("name", MODELS)
 def test_conditional_page(name):
-    at = _open("pages/conditional.py", name)
+    at = _open("app_pages/conditional.py", name)
     if name != "mnist-cvae-z2" and not _shipped("mnist-cvae-z2"):
         assert any("not available" in w.value for w in at.warning)
         return
@@ -92,7 +92,7 @@ def test_anomaly_page(name):
 
         # pretend the Drawing Board left a digit: a real test "1" as a (28, 28) array
         state["drawing_input"] = load_dataset("mnist", "test").images[2].numpy().reshape(28, 28)
-    at = _open("pages/anomaly.py", name, **state)
+    at = _open("app_pages/anomaly.py", name, **state)
     aucs = at.session_state["anomaly_auc"]
     assert len(aucs) == 4
     assert all(0.0 <= a <= 1.0 for a in aucs.values()), aucs
@@ -127,7 +127,7 @@ def _check_inpaint(at: AppTest) -> dict:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_inpainting_page(name):
-    at = _open("pages/inpainting.py", name, inp_iter=30, inp_n=4)
+    at = _open("app_pages/inpainting.py", name, inp_iter=30, inp_n=4)
     r = _check_inpaint(at)
     assert r["completions"].shape == (4, 784)
     if name == "mnist-z2":  # other masks, steady steps only (chains stop early), noise start

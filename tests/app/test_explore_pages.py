@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 MODELS = ["mnist-z2", "mnist-z20"]
-PAGES = ["pages/latent_map.py", "pages/decoder_sliders.py", "pages/interpolation.py"]
+PAGES = ["app_pages/latent_map.py", "app_pages/decoder_sliders.py", "app_pages/interpolation.py"]
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,7 @@ def _sliders(at: AppTest, prefix: str) -> list:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_latent_map_runs(name):
-    at = _open("pages/latent_map.py", name)
+    at = _open("app_pages/latent_map.py", name)
     assert len(at.get("plotly_chart")) >= 1
     assert at.slider(key="lm_n").value == 5000
     if name == "mnist-z20":
@@ -86,7 +86,7 @@ def test_latent_map_runs(name):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_decoder_sliders_move_changes_image(name):
-    at = _open("pages/decoder_sliders.py", name)
+    at = _open("app_pages/decoder_sliders.py", name)
     d = 2 if name == "mnist-z2" else 20
     model = _model(name)
     assert len(_sliders(at, "ds_z_")) == d
@@ -119,7 +119,7 @@ def test_decoder_sliders_move_changes_image(name):
 
 
 def test_decoder_sliders_pca_steering():
-    at = _open("pages/decoder_sliders.py", "mnist-z20")
+    at = _open("app_pages/decoder_sliders.py", "mnist-z20")
     model = _model("mnist-z20")
     next(b for b in at.button if "Start from" in b.label).click().run()
     z0 = np.array(at.session_state["sliders_z"])
@@ -144,7 +144,7 @@ def test_decoder_sliders_pca_steering():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_interpolation_frames_end_on_the_means(name):
-    at = _open("pages/interpolation.py", name)
+    at = _open("app_pages/interpolation.py", name)
     model = _model(name)
     for steps, method in ((7, "linear"), (12, "spherical")):
         at.slider(key="ip_steps").set_value(steps)
@@ -169,21 +169,18 @@ def test_interpolation_frames_end_on_the_means(name):
 
 
 def test_model_switch_changes_slider_count():
-    at = _open("pages/decoder_sliders.py", "mnist-z2")
+    at = _open("app_pages/decoder_sliders.py", "mnist-z2")
     _need("mnist-z20")
     assert len(_sliders(at, "ds_z_")) == 2
     at.slider(key="ds_z_1").set_value(1.0).run()
-    # AppTest runs a switched-to page file on its own (app.py and its sidebar do not run, because of the
-    # pages/ folder), so switch the model the way the sidebar does: set its key and run app.py once.
-    at.session_state["model_key"] = "shipped/mnist-z20"
-    at.switch_page("app.py").run()
+    # switch the model through the sidebar's picker (app.py runs around every page)
+    at.sidebar.selectbox[0].set_value("shipped/mnist-z20").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.session_state["_active"].latent_dim == 20
-    at.switch_page("pages/decoder_sliders.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert len(_sliders(at, "ds_z_")) == 20
     np.testing.assert_allclose(at.session_state["sliders_z"], np.zeros(20))  # a new model starts at z = 0
-    for page in ("pages/interpolation.py", "pages/latent_map.py"):
+    for page in ("app_pages/interpolation.py", "app_pages/latent_map.py"):
         at.switch_page(page).run()
         assert not at.exception, [e.message for e in at.exception]
     assert np.array(at.session_state["interp_mu"]).shape == (2, 20)

@@ -40,7 +40,7 @@ model_params = [pytest.param(m, marks=pytest.mark.skipif(not _present(m), reason
 
 # ------------------------------------------------------------------ Exact identity (no model needed)
 def test_exact_identity_residual_and_snap_to_posterior():
-    at = _open("pages/exact_identity.py")
+    at = _open("app_pages/exact_identity.py")
     v = at.session_state["identity_values"]
     assert abs(at.session_state["identity_residual"]) < 1e-5
     assert at.session_state["identity_gap"] > 0.1  # q starts away from the posterior: a visible gap
@@ -58,7 +58,7 @@ def test_exact_identity_residual_and_snap_to_posterior():
 
 
 def test_exact_identity_2d_mean_field_and_posterior():
-    at = _open("pages/exact_identity.py")
+    at = _open("app_pages/exact_identity.py")
     at.radio(key="id_d").set_value(2).run()
     assert not at.exception
     assert at.session_state["identity_values"]["d"] == 2
@@ -75,7 +75,7 @@ def test_exact_identity_2d_mean_field_and_posterior():
 # ------------------------------------------------------------------ ELBO & Bounds
 @pytest.mark.parametrize("model", model_params)
 def test_elbo_bounds_page(model):
-    at = _open("pages/elbo_bounds.py", model)
+    at = _open("app_pages/elbo_bounds.py", model)
     e, c, kl = (at.session_state[k] for k in ("elbo_bounds_elbo", "elbo_bounds_curve", "elbo_bounds_kl"))
     # Thm 1.1 pieces: ELBO = E_q[log p(x|z)] - KL, a log-likelihood of 784 pixels (negative, finite)
     assert e["elbo"] == pytest.approx(e["recon_ll"] - e["kl"])
@@ -106,7 +106,7 @@ def test_elbo_bounds_page(model):
 def test_elbo_bounds_smaller_K_and_index_pick():
     if not _present("mnist-z2"):
         pytest.skip("checkpoint mnist-z2 not shipped")
-    at = _open("pages/elbo_bounds.py", "mnist-z2")
+    at = _open("app_pages/elbo_bounds.py", "mnist-z2")
     at.radio(key="eb_digit_mode").set_value("index").run()
     at.number_input(key="eb_digit_idx").set_value(7).run()
     at.select_slider(key="eb_K").set_value(50).run()
@@ -119,7 +119,7 @@ def test_elbo_bounds_smaller_K_and_index_pick():
 # ------------------------------------------------------------------ Reparameterisation
 @pytest.mark.parametrize("model", model_params)
 def test_reparameterisation_page(model):
-    at = _open("pages/reparameterisation.py", model)
+    at = _open("app_pages/reparameterisation.py", model)
     demo = at.session_state["reparam_demo"]
     assert demo["z_mean"] == pytest.approx(demo["mu"], abs=4 * demo["sigma"] / math.sqrt(demo["n"]))
     assert demo["z_std"] == pytest.approx(demo["sigma"], rel=0.1)
@@ -136,7 +136,7 @@ def test_reparameterisation_page(model):
 
 
 def test_reparameterisation_sin_exception_and_sigma():
-    at = _open("pages/reparameterisation.py")
+    at = _open("app_pages/reparameterisation.py")
     at.selectbox(key="rp_f").set_value("sin(3z)").run()
     assert not at.exception
     s = at.session_state["reparam_curve"]["summary"]

@@ -84,7 +84,7 @@ def map_sample(key: str, _am: ui.ActiveModel) -> tuple[np.ndarray, np.ndarray, l
     return coords, _am.data().labels.numpy()[:n], axes, np.arange(n)
 
 
-st.title("🎚️ Decoder Sliders")
+st.title("Decoder Sliders")
 am = ui.require_model()
 data = ui.require_data(am)
 d = am.latent_dim
@@ -105,7 +105,7 @@ st.caption(
 
 # ----------------------------------------------------------------------------- controls (full reruns)
 c1, c2, c3 = st.columns([1, 1, 1.2])
-c1.button("🎲 Random prior sample", on_click=on_random, args=(am,), width="stretch",
+c1.button("Random prior sample", on_click=on_random, args=(am,), width="stretch",
           help="Draw z ~ N(0, I), the prior: what the model generates from scratch.")
 c2.button("⟲ Reset (z = 0)", on_click=on_reset, args=(am,), width="stretch", help="The centre of the prior.")
 with c3.popover("⤵ Start from a test digit", width="stretch",
@@ -176,7 +176,7 @@ def panel(am: ui.ActiveModel) -> None:
             n_clip, _, target = clip
             gap = np.abs(am.decode(target, y_cls)[0] - img).mean()
             st.caption(
-                f"⚠️ {n_clip} slider(s) of that code lay beyond ±{LIM:g} and were clipped, which moves z by "
+                f"{n_clip} slider(s) of that code lay beyond ±{LIM:g} and were clipped, which moves z by "
                 f"{np.linalg.norm(target - z):.2f} latent units; the image differs from the exact code's by "
                 f"{gap:.1%} of full brightness per pixel on average."
                 + (" Common in principal-direction mode: along the minor directions the test codes hardly vary (tiny "

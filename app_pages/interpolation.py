@@ -39,7 +39,7 @@ def on_map_click(key: str) -> None:
     st.session_state["ip_map_gen"] = st.session_state.get("ip_map_gen", 0) + 1
 
 
-st.title("↔️ Interpolation")
+st.title("↔ Interpolation")
 am = ui.require_model()
 data = ui.require_data(am)
 mu, _ = am.encodings()
@@ -65,7 +65,7 @@ for e, col, cls0 in zip(ENDS, cols[:2], (3, 7)):
         if src == "pick":
             i = ui.digit_picker(data, key=f"ip_{e}", label=e, default_class=cls0)
         elif src == "random":
-            st.button("🎲 Another random digit", key=f"ip_{e}_rbtn", on_click=on_random, args=(e, N))
+            st.button("Another random digit", key=f"ip_{e}_rbtn", on_click=on_random, args=(e, N))
             i = int(st.session_state[f"ip_{e}_rand"]) % N
         else:
             i = st.session_state.get(f"ip_{e}_map")

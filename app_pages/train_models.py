@@ -146,7 +146,7 @@ with tab_models:
         pick = st.selectbox("model", list(models), format_func=models.get, key="save_pick")
         am = ui.get_model(pick)
         new_name = st.text_input("save as", am.name, key="save_name")
-        if st.button("💾 Save on this server"):
+        if st.button("Save on this server"):
             try:
                 path = ui.save_user_model(new_name, am.model, am.meta)
                 st.success(f"Saved as {path.stem} — it is now in every session's model list.")

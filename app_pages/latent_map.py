@@ -39,7 +39,7 @@ def class_agreement(key: str, method: str, n: int, _coords: np.ndarray, _labels:
     return neighbour_agreement(_coords, _labels)
 
 
-st.title("🗺️ Latent Map")
+st.title("Latent Map")
 am = ui.require_model()
 data = ui.require_data(am)
 mu, logvar = am.encodings()
@@ -55,7 +55,7 @@ st.caption(
     + ". Latent units are standard deviations of the prior N(0, I)."
 )
 
-tab_map, tab_manifold = st.tabs(["🗺️ Map of the test set", "🧩 Decoded manifold"])
+tab_map, tab_manifold = st.tabs(["Map of the test set", "Decoded manifold"])
 
 # ------------------------------------------------------------------ manifold settings (read by both tabs)
 RANGE_DEFAULT, N_DEFAULT = 3.0, 10

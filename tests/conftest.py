@@ -1,0 +1,45 @@
+"""Shared test set-up: data location, thread count, common fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+_shared = ROOT.parent / "shared" / "datasets"
+if not os.environ.get("VAE_DATA_DIR") and (_shared / "MNIST" / "raw").is_dir():
+    os.environ["VAE_DATA_DIR"] = str(_shared)
+os.environ.setdefault("VAE_USER_MODELS", str(Path(os.environ.get("TMPDIR", "/tmp")) / "vae-explorer-test-models"))
+torch.set_num_threads(2)
+
+SHIPPED = ROOT / "checkpoints"
+SHIPPED_NAMES = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta0.5", "mnist-z2-beta4", "mnist-z2-beta16"]
+
+
+@pytest.fixture(autouse=True)
+def _grad_enabled():
+    """Importing ui.py switches autograd off for the app; keep tests independent of that."""
+    prev = torch.is_grad_enabled()
+    torch.set_grad_enabled(True)
+    yield
+    torch.set_grad_enabled(prev)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def shipped_dir() -> Path:
+    return SHIPPED
+
+
+def shipped(name: str) -> Path:
+    """Path stem of a shipped checkpoint; fails (not skips) when it is missing — they are part of the repo."""
+    p = SHIPPED / name
+    assert p.with_suffix(".safetensors").is_file(), f"shipped checkpoint {name} is missing"
+    return p
