@@ -1,0 +1,303 @@
+"""Unit tests for vae_core.checkpoints: exact round trips, and every kind of bad file rejected without unpickling."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from vae_core import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
+from vae_core.checkpoints import FORMAT, atomic_write_bytes, checkpoint_bytes, load_checkpoint_bytes, validate_name
+from vae_core.models import CVAE, VAE
+
+
+def _vae(d: int = 2, seed: int = 0) -> VAE:
+    torch.manual_seed(seed)
+    return VAE(latent_dim=d, hidden_dims=(32, 16)).eval()
+
+
+def _files(stem: Path) -> tuple[Path, Path]:
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+
+
+# ------------------------------------------------------------------ round trips
+def test_float32_round_trip_is_bit_exact(tmp_path):
+    m = _vae(2)
+    w, j = save_checkpoint(tmp_path / "m", m, {"name": "m", "note": "hello"})
+    assert w == tmp_path / "m.safetensors" and j == tmp_path / "m.json"
+    m2, meta = load_checkpoint(tmp_path / "m")
+    sd, sd2 = m.state_dict(), m2.state_dict()
+    assert sd.keys() == sd2.keys()
+    for k in sd:
+        assert sd2[k].dtype == torch.float32
+        assert torch.equal(sd[k], sd2[k]), k
+    z = torch.randn(16, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(m.decode(z), m2.decode(z))
+    assert meta["note"] == "hello" and meta["format"] == FORMAT and meta["dtype"] == "float32"
+    assert meta["latent_dim"] == 2 and meta["conditional"] is False
+    assert meta["weights_sha256"] == hashlib.sha256(w.read_bytes()).hexdigest()
+    assert not m2.training
+    # either file's name or the stem loads the same checkpoint
+    for p in (w, j, str(tmp_path / "m")):
+        torch.testing.assert_close(load_checkpoint(p)[0].state_dict()["fc_mu.weight"], sd["fc_mu.weight"], rtol=0,
+                                   atol=0)
+
+
+def test_cvae_round_trip(tmp_path):
+    torch.manual_seed(1)
+    m = CVAE(latent_dim=3, hidden_dims=(24,), num_classes=10).eval()
+    save_checkpoint(tmp_path / "c", m)
+    m2, meta = load_checkpoint(tmp_path / "c")
+    assert isinstance(m2, CVAE) and meta["conditional"] is True and meta["num_classes"] == 10
+    z, y = torch.randn(10, 3), torch.arange(10)
+    with torch.no_grad():
+        assert torch.equal(m.decode(z, y), m2.decode(z, y))
+
+
+def test_float16_round_trip_within_half_precision(tmp_path):
+    m = _vae(4)
+    w, _ = save_checkpoint(tmp_path / "h", m, dtype="float16")
+    w32, _ = save_checkpoint(tmp_path / "f", m)
+    assert w.stat().st_size < 0.6 * w32.stat().st_size  # really stored as 2-byte floats
+    m2, meta = load_checkpoint(tmp_path / "h")
+    assert meta["dtype"] == "float16"
+    for k, v in m.state_dict().items():
+        v2 = m2.state_dict()[k]
+        assert v2.dtype == torch.float32
+        torch.testing.assert_close(v2, v.half().float(), rtol=0, atol=0)  # exactly the fp16 rounding
+        torch.testing.assert_close(v2, v, rtol=1e-3, atol=1e-4)
+    z = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(m2.decode(z), m.decode(z), rtol=0, atol=5e-3)
+
+
+def test_invalid_save_dtype_and_non_finite_weights_refused(tmp_path):
+    m = _vae()
+    with pytest.raises(CheckpointError):
+        save_checkpoint(tmp_path / "x", m, dtype="int8")
+    with torch.no_grad():
+        m.fc_mu.weight[0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match="NaN"):
+        save_checkpoint(tmp_path / "x", m)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    for i in range(3):
+        save_checkpoint(tmp_path / "a", _vae(seed=i))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.safetensors"]
+    # the last save won, completely
+    assert torch.equal(load_checkpoint(tmp_path / "a")[0].state_dict()["fc_out.bias"],
+                       _vae(seed=2).state_dict()["fc_out.bias"])
+
+
+def test_atomic_write_failure_cleans_up_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"old")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new contents")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_list_checkpoints_only_lists_complete_pairs(tmp_path):
+    save_checkpoint(tmp_path / "b", _vae())
+    save_checkpoint(tmp_path / "a", _vae())
+    (tmp_path / "orphan.safetensors").write_bytes(b"x")
+    assert list_checkpoints(tmp_path) == [tmp_path / "a", tmp_path / "b"]
+    assert list_checkpoints(tmp_path / "missing") == []
+
+
+# ------------------------------------------------------------------ rejected files
+@pytest.fixture
+def saved(tmp_path) -> Path:
+    save_checkpoint(tmp_path / "m", _vae(2))
+    return tmp_path / "m"
+
+
+def test_flipped_bytes_rejected(saved):
+    w, _ = _files(saved)
+    data = bytearray(w.read_bytes())
+    for i in (len(data) // 2, len(data) - 5):
+        data[i] ^= 0xFF
+    w.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="checksum"):
+        load_checkpoint(saved)
+
+
+def test_flipped_bytes_in_header_rejected_even_without_checksum(saved):
+    w, j = _files(saved)
+    meta = json.loads(j.read_text())
+    del meta["weights_sha256"]
+    j.write_text(json.dumps(meta))
+    data = bytearray(w.read_bytes())
+    data[10:20] = b"\xff" * 10  # garbage in the safetensors JSON header
+    w.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(saved)
+
+
+def test_truncated_weights_rejected(saved):
+    w, _ = _files(saved)
+    w.write_bytes(w.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(saved)
+
+
+def test_truncated_json_rejected(saved):
+    _, j = _files(saved)
+    j.write_bytes(j.read_bytes()[:50])
+    with pytest.raises(CheckpointError, match="JSON"):
+        load_checkpoint(saved)
+
+
+def test_missing_file_rejected(saved):
+    _files(saved)[1].unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_checkpoint(saved)
+
+
+class _Marker:
+    """Unpickling this would create a marker file: the test proves nothing was unpickled."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_torch_save_renamed_to_safetensors_rejected_and_not_unpickled(saved, tmp_path):
+    w, _ = _files(saved)
+    marker = tmp_path / "PWNED"
+    torch.save({"state": _vae(2).state_dict(), "evil": _Marker(str(marker))}, w)
+    assert w.read_bytes()[:2] == b"PK"  # a real torch.save zip archive
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_checkpoint(saved)
+    assert not marker.exists()
+
+
+def test_legacy_torch_save_pickle_rejected(saved, tmp_path):
+    w, _ = _files(saved)
+    marker = tmp_path / "PWNED"
+    torch.save({"evil": _Marker(str(marker))}, w, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_checkpoint(saved)
+    assert not marker.exists()
+
+
+def test_pickle_in_place_of_the_json_rejected_and_not_unpickled(saved, tmp_path):
+    _, j = _files(saved)
+    marker = tmp_path / "PWNED"
+    j.write_bytes(pickle.dumps(_Marker(str(marker))))
+    # sanity: unpickling it really would create the marker (done on a copy, then removed)
+    pickle.loads(j.read_bytes())
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_checkpoint(saved)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("change", [
+    {"format": "some-other-app"},
+    {"format": None},
+    {"format_version": 99},
+    {"model": "vae"},
+])
+def test_foreign_json_rejected(saved, change):
+    _, j = _files(saved)
+    meta = json.loads(j.read_text())
+    meta.update(change)
+    j.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(saved)
+
+
+def test_json_that_is_not_an_object_rejected(saved):
+    _, j = _files(saved)
+    j.write_text("[1, 2, 3]")
+    with pytest.raises(CheckpointError, match="format"):
+        load_checkpoint(saved)
+
+
+def test_oversized_json_rejected(saved):
+    _, j = _files(saved)
+    j.write_bytes(b" " * 1_100_000)
+    with pytest.raises(CheckpointError, match="1 MB"):
+        load_checkpoint(saved)
+
+
+def test_wrong_shape_weights_rejected_by_the_shape_check(tmp_path):
+    """Metadata of a z=2 model with the weights of a z=20 model; size and sha recomputed so only shapes differ."""
+    save_checkpoint(tmp_path / "small", _vae(2))
+    save_checkpoint(tmp_path / "big", _vae(20))
+    big_w = (tmp_path / "big.safetensors").read_bytes()
+    meta = json.loads((tmp_path / "small.json").read_text())
+    meta["weights_sha256"] = hashlib.sha256(big_w).hexdigest()
+    meta["weights_bytes"] = len(big_w)
+    (tmp_path / "mix.json").write_text(json.dumps(meta))
+    (tmp_path / "mix.safetensors").write_bytes(big_w)
+    with pytest.raises(CheckpointError, match="shape") as e:
+        load_checkpoint(tmp_path / "mix")
+    assert "(20, 16)" in str(e.value) and "(2, 16)" in str(e.value)
+
+
+def test_missing_tensors_rejected(tmp_path):
+    m = _vae(2)
+    weights, meta = checkpoint_bytes(m, {})
+    from safetensors.torch import save as st_save
+
+    state = {k: v for k, v in m.state_dict().items() if k != "fc_logvar.bias"}
+    bad = st_save(state)
+    meta_d = json.loads(meta)
+    meta_d["weights_sha256"] = hashlib.sha256(bad).hexdigest()
+    meta_d["weights_bytes"] = len(bad)
+    with pytest.raises(CheckpointError, match="missing"):
+        load_checkpoint_bytes(bad, json.dumps(meta_d).encode())
+    # and the untouched bytes still load
+    assert load_checkpoint_bytes(weights, meta)[0].latent_dim == 2
+
+
+def test_non_finite_and_integer_tensors_rejected():
+    from safetensors.torch import save as st_save
+
+    m = _vae(2)
+    _, meta = checkpoint_bytes(m, {})
+    for bad_value, msg in ((float("inf"), "NaN or Inf"), (None, "dtype")):
+        state = {k: v.clone() for k, v in m.state_dict().items()}
+        if bad_value is None:
+            state["fc_mu.bias"] = state["fc_mu.bias"].to(torch.int32)
+        else:
+            state["fc_mu.bias"][0] = bad_value
+        data = st_save(state)
+        meta_d = json.loads(meta)
+        meta_d["weights_sha256"] = hashlib.sha256(data).hexdigest()
+        meta_d["weights_bytes"] = len(data)
+        with pytest.raises(CheckpointError, match=msg):
+            load_checkpoint_bytes(data, json.dumps(meta_d).encode())
+
+
+# ------------------------------------------------------------------ names
+@pytest.mark.parametrize("bad", ["../x", "/abs", "", "a/b", "..", ".hidden", "a\\b", "x" * 65, "name.", "a..b",
+                                 "  ", "bad name"])
+def test_validate_name_rejects_paths_and_junk(bad):
+    with pytest.raises(CheckpointError):
+        validate_name(bad)
+
+
+@pytest.mark.parametrize("good", ["mnist-z2", "my_model.v2", "A1", "x" * 64])
+def test_validate_name_accepts_plain_stems(good):
+    assert validate_name(good) == good
+    assert validate_name(f"  {good} ") == good
