@@ -35,6 +35,7 @@ class Member:
     result: TrainResult | None = None
     test_metrics: dict | None = None
     model: torch.nn.Module | None = None
+    live_model: torch.nn.Module | None = None  # the model being trained (read-only for UIs; weights still moving)
 
 
 class Job:
@@ -73,9 +74,10 @@ class Job:
                 "id": self.id, "title": self.title, "status": self.status, "message": self.message,
                 "progress": self.progress, "started": self.started, "finished": self.finished,
                 "data": self.data_description,
+                "n_train": int(self.images.shape[0]),
                 "members": [
                     {"label": m.label, "config": m.config, "reports": list(m.reports), "result": m.result,
-                     "test_metrics": m.test_metrics, "model": m.model}
+                     "test_metrics": m.test_metrics, "model": m.model, "live_model": m.live_model}
                     for m in self.members
                 ],
             }
@@ -92,6 +94,8 @@ class Job:
                         m.reports.append(r)
 
                 trainers.append(Trainer(self.images, m.config, self.labels, callback=cb))
+                with self._lock:
+                    m.live_model = trainers[-1].model
             total = sum(t.total_steps for t in trainers)
             while not all(t.done for t in trainers):
                 if self._stop.is_set():

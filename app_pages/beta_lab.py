@@ -1,0 +1,714 @@
+"""β/KL Lab: what the KL weight β does to a VAE (seed §VAE变体 β-VAE) and how a too-heavy KL term makes the
+posterior collapse, then the seed's two fixes, KL annealing and free bits (§后验坍缩问题).
+
+Two tabs: a β sweep (the shipped z = 2 sweep, evaluated instantly, or a sweep trained here in the background,
+live) drawn in the rate–distortion plane (Alemi et al. 2018) with per-dimension KL, active units, latent maps,
+reconstructions and prior samples per β; and a collapsed-vs-fixed pair trained side by side.
+All maths is in vae_core.analysis; this page lays out widgets and draws.
+
+session_state keys: lab_job / collapse_job (job ids of this session's trainings), lab_shipped_stats
+(β -> (rate, distortion, n_active) of the shipped sweep, for tests).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.colors import sample_colorscale
+from plotly.subplots import make_subplots
+
+import ui
+from vae_core import CheckpointError, DataUnavailable
+from vae_core.analysis import (
+    AU_THRESHOLD,
+    COLLAPSE_BETA,
+    COLLAPSE_FREE_BITS,
+    COLLAPSE_LATENT,
+    COLLAPSE_WARMUP_FRACTION,
+    LAB_BETAS,
+    LAB_EPOCHS,
+    LAB_HIDDEN,
+    LAB_LOG_EVERY,
+    ModelStats,
+    diagnose_collapse,
+    ema,
+    equal_elbo_lines,
+    focus_range,
+    free_bits_penalty,
+    kl_weight_curve,
+    model_stats,
+    rd_trajectory,
+    sweep_trend,
+)
+from vae_core.jobs import CapacityError, get_manager
+from vae_core.latent import PCA, decode_np
+from vae_core.train import TrainConfig
+
+SHIPPED_SWEEP = ["mnist-z2-beta0.5", "mnist-z2", "mnist-z2-beta4", "mnist-z2-beta16"]
+N_EVAL = 2000  # test digits used for finished / shipped models
+N_LIVE = 1000  # test digits used while a model is still training
+LIVE_STATS_S = 2.0  # a training model is re-evaluated on them at most this often
+BETA_CHOICES = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+SUBSETS = [1_000, 2_000, 5_000, 10_000, 20_000, 60_000]
+POLL_S = 1.0  # the R-D plane and KL bars while training
+VIEWS_POLL_S = 3.0  # latent maps, reconstructions and samples while training
+INACTIVE = "#c7c7c7"
+
+
+@dataclass
+class Entry:
+    """One model of a sweep as the page draws it."""
+
+    label: str
+    beta: float
+    model: torch.nn.Module | None
+    stats: ModelStats | None  # on the first test digits
+    traj: np.ndarray | None  # (n, 3) step, rate, distortion of the training reports
+    live: bool = False
+    title: str = ""  # short name in plot titles (default "β = …")
+
+    @property
+    def short(self) -> str:
+        return self.title or f"β = {fmt_beta(self.beta)}"
+
+
+def beta_colors(n: int) -> list[str]:
+    return sample_colorscale("Plasma", list(np.linspace(0.0, 0.85, n))) if n > 1 else ["#0d0887"]
+
+
+def fmt_beta(b: float) -> str:
+    return f"{b:g}"
+
+
+# ------------------------------------------------------------------ cached evaluation
+@st.cache_resource(show_spinner="Evaluating the model on test digits…", max_entries=64)
+def cached_stats(key: str, n: int, _model) -> ModelStats:
+    test = ui.get_data("test")
+    return model_stats(_model, test.images[:n], test.labels[:n])
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def live_stats(key: str, bucket: int, n: int, _model) -> ModelStats:
+    """Stats of a model that is still training, at most once per LIVE_STATS_S seconds (leave the CPU to training)."""
+    test = ui.get_data("test")
+    return model_stats(_model, test.images[:n], test.labels[:n])
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def train_subset(n: int):
+    return ui.get_data("train").subset(n, seed=0)
+
+
+def demo_indices(labels: np.ndarray) -> np.ndarray:
+    """The first test digit of each class 0-9."""
+    return np.array([int(np.flatnonzero(labels == c)[0]) for c in range(10) if (labels == c).any()])
+
+
+# ------------------------------------------------------------------ figures
+def rd_figure(entries: list[Entry]) -> go.Figure:
+    """The rate–distortion plane: a smoothed training path per β, the test-set point, lines of equal ELBO."""
+    cols = beta_colors(len(entries))
+    rates, dists = [], []
+    for e in entries:
+        if e.traj is not None and len(e.traj):
+            rates.append(e.traj[:, 1])
+            dists.append(ema(e.traj[:, 2]))
+        if e.stats is not None:
+            rates.append(np.array([e.stats.rate]))
+            dists.append(np.array([e.stats.distortion]))
+    r_lo, r_hi = focus_range(rates, tail=0.8)
+    r_lo = min(-0.03 * r_hi, 0.0) if r_lo < 0.1 * r_hi else r_lo
+    d_lo, d_hi = focus_range(dists, tail=0.6)
+    fig = go.Figure()
+    for i, (c, seg) in enumerate(equal_elbo_lines((r_lo, r_hi), (d_lo, d_hi), n=8)):
+        fig.add_trace(go.Scatter(x=seg[:, 0], y=seg[:, 1], mode="lines", line=dict(color="#999", width=1, dash="dot"),
+                                 name="equal ELBO: D + R = const", legendgroup="elbo", showlegend=i == 0,
+                                 hoverinfo="skip"))
+        fig.add_annotation(x=seg[1, 0], y=seg[1, 1], text=f"−ELBO {c:g}", showarrow=False, xanchor="right",
+                           yanchor="bottom", font=dict(size=11, color="#777"))
+    for e, col in zip(entries, cols):
+        name = f"β = {fmt_beta(e.beta)}"
+        shown = False
+        if e.traj is not None and len(e.traj):
+            fig.add_trace(go.Scatter(
+                x=e.traj[:, 1], y=ema(e.traj[:, 2]), mode="lines", name=name, legendgroup=e.label,
+                line=dict(color=col, width=2), customdata=e.traj[:, 0],
+                hovertemplate=f"{name}, training batches<br>step %{{customdata:.0f}}<br>R %{{x:.2f}} · "
+                              "D %{y:.1f} nats<extra></extra>"))
+            fig.add_trace(go.Scatter(x=e.traj[-1:, 1], y=ema(e.traj[:, 2])[-1:], mode="markers", legendgroup=e.label,
+                                     showlegend=False, marker=dict(color=col, size=8, symbol="circle-open"),
+                                     hoverinfo="skip"))
+            shown = True
+        if e.stats is not None:
+            s = e.stats
+            fig.add_trace(go.Scatter(
+                x=[s.rate], y=[s.distortion], mode="markers", name=name, legendgroup=e.label, showlegend=not shown,
+                marker=dict(color=col, size=15, line=dict(color="white", width=2)),
+                hovertemplate=f"{name} on {len(s.mu):,} test digits<br>rate R = {s.rate:.2f} nats<br>distortion D = "
+                              f"{s.distortion:.1f} nats<br>−ELBO = D + R = {s.neg_elbo:.1f}<br>β-loss D + βR = "
+                              f"{s.beta_loss(e.beta):.1f}<extra></extra>"))
+    fig.update_layout(
+        height=470, margin=dict(l=10, r=10, t=10, b=10), uirevision="rd-plane",
+        xaxis=dict(title="rate R = KL(q(z|x) ‖ p(z))   [nats / image]", range=[r_lo, r_hi], zeroline=False),
+        yaxis=dict(title="distortion D = −E_q[log p(x|z)]   [nats / image]", range=[d_lo, d_hi]),
+        legend=dict(title_text="KL weight", orientation="v"),
+    )
+    return fig
+
+
+def kl_bars_figure(entries: list[Entry], lam: float | None = None, height: int = 270) -> go.Figure:
+    """Per-dimension KL of each model on test digits; grey bars are inactive units (Cov_x E_q[z_j] <= 0.01)."""
+    shown = [e for e in entries if e.stats is not None]
+    titles = [f"{e.short}: {e.stats.n_active}/{len(e.stats.kl_per_dim)} active" for e in shown]
+    fig = make_subplots(rows=1, cols=max(len(shown), 1), shared_yaxes=True, subplot_titles=titles or None,
+                        horizontal_spacing=0.03)
+    for i, e in enumerate(shown, start=1):
+        k = e.stats.kl_per_dim
+        act = e.stats.active
+        fig.add_trace(go.Bar(
+            x=np.arange(1, len(k) + 1), y=k, marker_color=[("#1f77b4" if a else INACTIVE) for a in act],
+            customdata=e.stats.latent_var, showlegend=False,
+            hovertemplate="z%{x}: KL %{y:.3f} nats<br>Cov<sub>x</sub> E[z] = %{customdata:.3f}<extra></extra>"),
+            row=1, col=i)
+        if lam:
+            fig.add_hline(y=lam, line=dict(color="#d62728", dash="dash", width=1), row=1, col=i)
+        fig.update_xaxes(title_text="latent dimension j", row=1, col=i, dtick=1 if len(k) <= 10 else 5)
+    fig.update_yaxes(title_text="KL_j  [nats]", row=1, col=1)
+    fig.update_annotations(font_size=13)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), bargap=0.15)
+    return fig
+
+
+def scatter_figure(entries: list[Entry], labels: np.ndarray, n: int = 1000) -> go.Figure:
+    """Posterior means of the first n test digits per model, side by side (z itself for d = 2, else PCA)."""
+    shown = [e for e in entries if e.stats is not None]
+    d = len(shown[0].stats.kl_per_dim) if shown else 2
+    # one scale for every map with β > 0 (d <= 2), wide enough for the most spread-out of them; β = 0 (nothing
+    # holds its codes near the prior, they can spread ten times wider) gets its own scale
+    def extent(e: Entry) -> float:
+        return max(4.2, float(np.abs(e.stats.mu[:n]).max()) * 1.05)
+
+    common = max([extent(e) for e in shown if e.beta > 0] or [4.2])
+    own = [d <= 2 and e.beta == 0 and extent(e) > common for e in shown]
+    titles = [f"β = {fmt_beta(e.beta)}" + (" (own scale)" if o else "") for e, o in zip(shown, own)]
+    fig = make_subplots(rows=1, cols=max(len(shown), 1), subplot_titles=titles or None, horizontal_spacing=0.03)
+    t = np.linspace(0, 2 * np.pi, 80)
+    for i, e in enumerate(shown, start=1):
+        mu = e.stats.mu[:n]
+        if mu.shape[1] == 2:
+            xy, centre = mu, np.zeros(2)
+        elif mu.shape[1] == 1:
+            xy, centre = np.c_[mu[:, 0], np.zeros(len(mu))], np.zeros(2)
+        else:
+            p = PCA(mu, 2)
+            xy, centre = p.transform(mu), p.transform(np.zeros((1, mu.shape[1])))[0]
+        lab = labels[: len(xy)]
+        for c in range(10):
+            m = lab == c
+            if m.any():
+                fig.add_trace(go.Scatter(  # SVG: clipped to its subplot (WebGL is not, with square domains)
+                    x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(c), legendgroup=str(c), showlegend=i == 1,
+                    marker=dict(size=4, color=ui.DIGIT_COLORS[c], opacity=0.7),
+                    hovertemplate=f"digit {c}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"), row=1, col=i)
+        fig.add_trace(go.Scatter(x=centre[0] + 2 * np.cos(t), y=centre[1] + 2 * np.sin(t), mode="lines",
+                                 line=dict(color="black", width=1, dash="dash"), name="prior 2σ circle",
+                                 legendgroup="prior", showlegend=i == 1, hoverinfo="skip"), row=1, col=i)
+        lim = extent(e) if own[i - 1] else common
+        if d <= 2:  # square maps on one common scale
+            fig.update_xaxes(range=[-lim, lim], constrain="domain", row=1, col=i)
+            fig.update_yaxes(range=[-lim, lim], scaleanchor=f"x{'' if i == 1 else i}", scaleratio=1,
+                             constrain="domain", row=1, col=i)
+        fig.update_xaxes(title_text="z₁" if d <= 2 else "PC1 of μ", row=1, col=i)
+    fig.update_yaxes(title_text="z₂" if d <= 2 else "PC2 of μ", row=1, col=1)
+    fig.update_layout(height=330 if len(shown) > 2 else 420, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(title_text="digit", orientation="h", y=-0.18, x=0), uirevision="lab-scatter")
+    return fig
+
+
+def rd_table(entries: list[Entry]) -> list[dict]:
+    rows = []
+    for e in entries:
+        if e.stats is None:
+            continue
+        s = e.stats
+        rows.append({"β": e.beta, "distortion D": round(s.distortion, 2), "rate R (KL)": round(s.rate, 2),
+                     "−ELBO = D + R": round(s.neg_elbo, 2), "β-loss D + βR": round(s.beta_loss(e.beta), 2),
+                     "active units": f"{s.n_active}/{len(s.kl_per_dim)}"})
+    return rows
+
+
+def show_formulas(entries: list[Entry], key: str) -> None:
+    """The seed's β-ELBO, its rate/distortion reading and the active-unit test, each next to a model's numbers."""
+    ready = [e for e in entries if e.stats is not None]
+    st.markdown("**The β-VAE objective** (the seed's β-VAE section, under *VAE variants*), per image, and what one "
+                "model makes of it:")
+    st.latex(r"\mathcal{L}_{\beta\text{-VAE}} = \mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] - \beta \cdot "
+             r"D_{KL}(q_\phi(z|x) \| p(z))")
+    e = None
+    if ready:
+        c0, _ = st.columns([1, 2])
+        names = [f"β = {fmt_beta(x.beta)}" for x in ready]
+        pick = c0.selectbox("numbers of the model with", names, key=key, index=len(ready) - 1)
+        e = ready[names.index(pick)]
+    rows = [
+        (r"-\mathcal{L}_{\beta} = \underbrace{D}_{\text{distortion}} + \beta\,\underbrace{R}_{\text{rate}}",
+         lambda s, b: rf"= {s.distortion:.1f} + {fmt_beta(b)} \times {s.rate:.2f} = {s.beta_loss(b):.1f}"),
+        (r"-\text{ELBO} = D + R \quad (\beta = 1)",
+         lambda s, b: rf"= {s.distortion:.1f} + {s.rate:.2f} = {s.neg_elbo:.1f}"),
+        (r"\text{unit } j \text{ active} \iff \mathrm{Cov}_x\big(\mathbb{E}_{q(z|x)}[z_j]\big) > "
+         + f"{AU_THRESHOLD:g}",
+         lambda s, b: rf"\text{{active units}} = {s.n_active}\ \text{{of}}\ {len(s.kl_per_dim)}"),
+    ]
+    for formula, numbers in rows:
+        c1, c2 = st.columns([1, 1], vertical_alignment="center")
+        c1.latex(formula)
+        if e is not None:
+            c2.latex(numbers(e.stats, e.beta))
+    if e is not None:
+        st.caption(f"Numbers in nats per image on the first {len(e.stats.mu):,} test digits (one z ~ q(z|x) per digit "
+                   "for D).")
+
+
+def show_images(entries: list[Entry], test) -> None:
+    """Per β: reconstructions of one test digit of each class, and decoded samples from the prior."""
+    shown = [e for e in entries if e.model is not None]
+    if not shown:
+        return
+    labels = test.labels.numpy()
+    idx = demo_indices(labels)
+    x = test.images[idx]
+    ratio = [1.1, 2, 2]
+    h0, h1, h2 = st.columns(ratio)
+    h0.markdown("**model**")
+    h1.markdown("**Test digits → reconstructions** (decoder at the posterior mean)")
+    h1.image(ui.to_image_cell(ui.wrap_strip(x.numpy(), 5), 56))
+    h2.markdown("**Samples from the prior** z ~ N(0, I) (the same z for every model)")
+    d = shown[0].model.latent_dim
+    zs = torch.randn(10, d, generator=torch.Generator().manual_seed(7)).numpy()
+    for e in shown:
+        c0, c1, c2 = st.columns(ratio, vertical_alignment="center")
+        with torch.no_grad():
+            mu, _ = e.model.encode(x)
+        c0.markdown(f"**β = {fmt_beta(e.beta)}**" + ("  \n*still training*" if e.live else ""))
+        if e.stats is not None:
+            c0.caption(f"D {e.stats.distortion:.0f} · R {e.stats.rate:.1f} nats")
+        c1.image(ui.to_image_cell(ui.wrap_strip(decode_np(e.model, mu.numpy()), 5), 56))
+        z = zs if e.model.latent_dim == d else torch.randn(10, e.model.latent_dim).numpy()
+        c2.image(ui.to_image_cell(ui.wrap_strip(decode_np(e.model, z), 5), 56))
+
+
+def show_sweep_plane(entries: list[Entry], key: str) -> None:
+    """The R-D plane, the numbers table with the formulas, and the per-dimension KL bars."""
+    ready = [e for e in entries if e.stats is not None]
+    st.markdown("#### The rate–distortion plane")
+    st.plotly_chart(rd_figure(entries), width="stretch", key=f"{key}_rd")
+    st.caption(
+        "Each model is one point: how many nats its codes carry (**rate**, the KL term) against how badly it "
+        "reconstructs (**distortion**). A β-VAE minimises D + β·R, so a larger β buys a smaller rate with a larger "
+        "distortion: the points slide **up and to the left** as β grows. Dotted lines join points of equal ELBO "
+        "(D + R = const, slope −1): moving along one costs nothing in ELBO — the ELBO alone cannot tell these "
+        "models apart (Alemi et al. 2018, *Fixing a Broken ELBO*). Lines are training batches (smoothed); big dots "
+        "are test digits.")
+    if len(ready) >= 3:
+        tr = sweep_trend([e.beta for e in ready], [e.stats.rate for e in ready], [e.stats.distortion for e in ready])
+        if tr["rate_falls"] and tr["distortion_rises"]:
+            st.success("On these models the rate falls and the distortion rises at every step up in β.")
+        elif any(e.live for e in ready):
+            st.info("Still training: the ordering by β settles as the models converge.")
+        else:
+            st.info("Not strictly ordered by β here (short training or a small subset adds noise).")
+    if ready:
+        st.dataframe(rd_table(entries), hide_index=True, width="stretch")
+        show_formulas(entries, key=f"{key}_formula_pick")
+        st.markdown("#### KL per latent dimension and active units")
+        st.plotly_chart(kl_bars_figure(entries), width="stretch", key=f"{key}_kl")
+        st.caption(
+            "Bar j is the average KL(q(z_j|x) ‖ N(0, 1)) over test digits: the nats dimension j carries. Grey bars "
+            f"are **inactive units** (Burda et al. 2016: Cov_x E_q[z_j] ≤ {AU_THRESHOLD:g}) — the encoder outputs "
+            "the prior there whatever the digit, so the decoder cannot use it. A larger β switches more units off.")
+
+
+def show_sweep_views(entries: list[Entry], test, key: str) -> None:
+    """Latent maps, reconstructions and prior samples of each model, side by side."""
+    ready = [e for e in entries if e.stats is not None]
+    if ready:
+        st.markdown("#### Latent maps")
+        st.plotly_chart(scatter_figure(entries, test.labels.numpy()), width="stretch", key=f"{key}_scatter")
+        st.caption(
+            "Posterior means of 1,000 test digits, coloured by label (the model never saw labels); dashed: 2σ of the "
+            "prior. As β grows the points **crowd towards the origin** and classes overlap — the KL term pulls every "
+            "q(z|x) towards N(0, I). With β = 0 nothing holds the codes near the prior at all."
+            + ("" if len(ready[0].stats.kl_per_dim) <= 2 else " (d > 2: each map is that model's own PCA.)"))
+        st.markdown("#### Reconstructions and prior samples")
+        show_images(entries, test)
+        st.caption(
+            "Small β: sharp reconstructions, but prior samples can land where no digit was encoded (β = 0 is a "
+            "plain autoencoder). Large β: **reconstructions blur** into average-looking digits, while prior samples "
+            "look like the reconstructions — the codes fill the prior.")
+
+
+# ------------------------------------------------------------------ page
+st.title("β/KL Lab")
+st.caption(
+    "How much should the code say? The β-VAE (seed: *VAE variants*) weighs the KL term by β: β < 1 favours "
+    "reconstruction, β > 1 pushes every q(z|x) towards the prior. Compare a sweep of β, then cause posterior "
+    "collapse and fix it with the seed's two remedies.")
+
+try:
+    test = ui.get_data("test")
+except DataUnavailable as exc:
+    st.error(str(exc))
+    st.stop()
+manager = get_manager()
+sid = ui.session_id()
+
+tab_sweep, tab_collapse = st.tabs(["β sweep: rate vs distortion", "Posterior collapse: cause and fixes"])
+
+
+def job_entries(snap: dict, n_live: int) -> list[Entry]:
+    out = []
+    for m in snap["members"]:
+        final, live = m["model"], m["live_model"]
+        reps = [r for r in m["reports"] if r.kind == "step"]
+        if final is not None:
+            stats, model, is_live = cached_stats(f"{snap['id']}/{m['label']}", N_EVAL, final), final, False
+        elif live is not None and m["reports"]:
+            bucket = int(time.monotonic() // LIVE_STATS_S)  # both live fragments share one evaluation per bucket
+            stats, model, is_live = live_stats(f"{snap['id']}/{m['label']}", bucket, n_live, live), live, True
+        else:
+            stats, model, is_live = None, None, snap["status"] in ("queued", "running")
+        out.append(Entry(m["label"], m["config"].beta, model, stats, rd_trajectory(reps) if reps else None, is_live))
+    return out
+
+
+def wait_first_reports(job, timeout: float = 1.0) -> None:
+    """Right after the start, give the training thread a moment (sleeping, so it gets the CPU) to emit its first
+    reports (~0.1 s on an idle machine), so that the first points are drawn in this run instead of the next poll."""
+    deadline = time.monotonic() + timeout
+    while job.active and time.monotonic() < deadline and not any(m.reports for m in job.members):
+        time.sleep(0.03)
+
+
+def progress_line(snap: dict) -> None:
+    m0 = snap["members"][0]
+    steps = [(m["reports"][-1].step if m["reports"] else 0) for m in snap["members"]]
+    status = snap["status"]
+    if status == "running" and snap["progress"] >= 1:
+        status = "evaluating on the test split"
+    st.progress(min(snap["progress"], 1.0), text=f"**{snap['title']}** — {status} · {snap['progress']:.0%} of "
+                f"{m0['config'].epochs} epoch(s) on {snap['data']} · step {min(steps)} of each model")
+    if len(snap["members"]) > 1:
+        cols = st.columns(len(snap["members"]))
+        for c, m in zip(cols, snap["members"]):
+            r = m["reports"][-1] if m["reports"] else None
+            c.caption(f"{m['label']}: " + (f"{r.progress:.0%} · KL {r.kl:.2f}" if r else "starting…"))
+
+
+def show_job_end(snap: dict, job) -> None:
+    if snap["status"] == "error":
+        st.error(snap["message"])
+    elif snap["status"] == "diverged":
+        st.warning(snap["message"])
+    elif snap["status"] in ("done", "stopped"):
+        st.success(f"Training {snap['status']}: {snap['message']}.")
+
+
+# ------------------------------------------------------------------ tab 1: the β sweep
+with tab_sweep:
+    source = st.radio("Models", ["Shipped sweep (loads instantly)", "Train a sweep here"], horizontal=True,
+                      key="lab_source",
+                      help="The shipped sweep: four z = 2 models trained for 60 epochs on all 60k digits with "
+                           "β = 0.5, 1, 4, 16. Training here: pick your own β values; the plots update live.")
+    if source.startswith("Shipped"):
+        entries: list[Entry] = []
+        for name in SHIPPED_SWEEP:
+            try:
+                am = ui.get_model(f"shipped/{name}")
+            except (CheckpointError, FileNotFoundError, KeyError):
+                continue
+            stats = cached_stats(am.key, N_EVAL, am.model)
+            entries.append(Entry(name, float(am.meta.get("beta", 1.0)), am.model, stats, None))
+        if not entries:
+            st.warning("The shipped β sweep is not on this server; train a sweep here instead.")
+        else:
+            entries.sort(key=lambda e: e.beta)
+            st.session_state["lab_shipped_stats"] = {e.beta: (e.stats.rate, e.stats.distortion, e.stats.n_active)
+                                                     for e in entries}
+            st.caption(f"Shipped models {', '.join(e.label for e in entries)}: 784-512-256-2 MLPs, 60 epochs on all "
+                       f"60,000 training digits; evaluated here on the first {N_EVAL:,} test digits.")
+            show_sweep_plane(entries, "shipped")
+            show_sweep_views(entries, test, "shipped")
+    else:
+        try:  # load the training split now, so that pressing the button starts training at once
+            train_subset(10_000)
+        except DataUnavailable as exc:
+            st.error(str(exc))
+            st.stop()
+        with st.form("lab_form"):
+            c1, c2, c3 = st.columns([2, 1, 1])
+            betas = c1.multiselect("β values", BETA_CHOICES, default=list(LAB_BETAS), key="lab_betas",
+                                   format_func=fmt_beta, max_selections=6,
+                                   help="Each β trains its own model; all of them advance in lockstep.")
+            c1.caption(f"Architecture 784-{'-'.join(map(str, LAB_HIDDEN))}-z (the decoder mirrors it), batch 128, "
+                       "Adam 1e-3: about 0.2 s per model and epoch on 10k digits on an idle 2-core CPU "
+                       "(`bench/lab_epoch.py`).")
+            latent = c2.selectbox("latent size", [2, 5, 10, 20], index=0, key="lab_latent",
+                                  help="2 shows the codes directly; larger sizes are drawn through PCA.")
+            epochs = c2.number_input("epochs", 1, 50, LAB_EPOCHS, key="lab_epochs")
+            subset = c3.select_slider("training subset", SUBSETS, value=10_000, key="lab_subset",
+                                      format_func=lambda n: f"{n:,}")
+            start = st.form_submit_button("Train the sweep", type="primary", key="lab_start")
+        if start:
+            if not betas:
+                st.warning("Pick at least one β.")
+            else:
+                try:
+                    data = train_subset(int(subset))
+                    cfgs = [(f"β={fmt_beta(b)}", TrainConfig(latent_dim=int(latent), hidden_dims=LAB_HIDDEN,
+                                                             beta=float(b), epochs=int(epochs),
+                                                             log_every=LAB_LOG_EVERY, seed=0))
+                            for b in sorted(betas)]
+                    job = manager.submit(f"β sweep, z = {latent}", cfgs, data.images, data.labels, owner=sid,
+                                         data_description=f"{len(data):,} training digits",
+                                         test_images=test.images, test_labels=test.labels)
+                    st.session_state["lab_job"] = job.id
+                except CapacityError as exc:
+                    st.warning(f"**Server busy.** {exc}")
+                except (ValueError, DataUnavailable) as exc:
+                    st.error(f"Cannot start: {exc}")
+
+        lab_job = manager.get(st.session_state.get("lab_job"))
+        lab_polling = lab_job is not None and lab_job.active
+
+        @st.fragment(run_every=POLL_S if lab_polling else None)
+        def live_sweep(polling: bool = lab_polling) -> None:
+            """Progress, stop, the R-D plane, numbers and KL bars: cheap, redrawn every second while training."""
+            job = manager.get(st.session_state.get("lab_job"))
+            if job is None:
+                st.info("No sweep trained in this session yet: pick β values and press **Train the sweep**.")
+                return
+            wait_first_reports(job)
+            snap = job.snapshot()
+            progress_line(snap)
+            if job.active:
+                if st.button("Stop training", key="lab_stop", icon=":material/stop:"):
+                    job.stop()
+                    st.toast("Stopping after the current step…")
+            show_job_end(snap, job)
+            entries = job_entries(snap, N_LIVE)
+            if not any(e.traj is not None or e.stats is not None for e in entries):
+                st.info("Starting: the first points appear within a second or two.")
+            else:
+                show_sweep_plane(entries, "lab")
+                if not job.active and snap["status"] in ("done", "stopped"):
+                    if st.button("Use these models on the other pages", key="lab_use"):
+                        for m in snap["members"]:
+                            if m["model"] is not None:
+                                name = f"lab-{snap['id']}-beta{fmt_beta(m['config'].beta)}"
+                                ui.add_session_model(name, m["model"], {
+                                    "name": name, "beta": m["config"].beta, "recipe": m["config"].to_dict(),
+                                    "dataset": {"name": "mnist", "description": snap["data"], "n_train": None},
+                                    "epochs": m["result"].epochs_done if m["result"] else None,
+                                    "test_metrics": m["test_metrics"] or {}})
+                        st.toast("Added to the sidebar's model list (this session).")
+            if polling and not job.active:
+                st.rerun()  # the job ended: one full rerun stops the polling (and redraws the views below)
+
+        @st.fragment(run_every=VIEWS_POLL_S if lab_polling else None)
+        def live_views() -> None:
+            """Latent maps, reconstructions and prior samples: heavier, redrawn every few seconds while training."""
+            job = manager.get(st.session_state.get("lab_job"))
+            if job is None:
+                return
+            entries = job_entries(job.snapshot(), N_LIVE)
+            if any(e.model is not None and e.stats is not None for e in entries):
+                show_sweep_views(entries, test, "lab")
+
+        live_sweep()
+        live_views()
+        st.caption(f"Server: {len(manager.running())} of {manager.max_running} training slots in use. Training "
+                   "runs in the background — other pages stay usable, and you can come back later.")
+
+
+# ------------------------------------------------------------------ tab 2: posterior collapse
+def collapse_panel(entries: list[Entry], snap: dict | None) -> None:
+    """Collapsed run vs fixed run side by side: active units, diagnosis, per-dimension KL, KL and weight curves."""
+    fixed_cfg = snap["members"][1]["config"] if snap else None
+    ready = [e for e in entries if e.stats is not None]
+    if not ready:
+        return
+    cols = st.columns(len(ready))
+    for c, e in zip(cols, ready):
+        dg = diagnose_collapse(e.stats.kl_per_dim, e.stats.mu)
+        c.markdown(f"**{e.label}**" + (" *(still training)*" if e.live else ""))
+        m1, m2, m3 = c.columns(3)
+        m1.metric("active units", f"{dg.n_active}/{dg.n_dims}",
+                  help=f"dimensions with Cov_x E_q[z_j] > {AU_THRESHOLD:g} on {len(e.stats.mu):,} test digits")
+        m2.metric("KL (rate), nats", f"{dg.rate:.2f}")
+        m3.metric("distortion, nats", f"{e.stats.distortion:.1f}")
+        {"collapsed": c.warning, "partial": c.info, "healthy": c.success}[dg.verdict](dg.message)
+    lam = fixed_cfg.free_bits if fixed_cfg is not None and fixed_cfg.free_bits > 0 else None
+    st.plotly_chart(kl_bars_figure(ready, lam=lam, height=300), width="stretch", key="collapse_kl")
+    st.caption("KL per latent dimension on test digits, before (left) and after (right) the fix. Grey = inactive unit."
+               + (" Red dashed line: the free-bits floor λ — each dimension may spend λ nats for free, so the fixed "
+                  "model keeps its dimensions at or above it." if lam else ""))
+    if snap is not None:
+        fig = go.Figure()
+        colors = ["#d62728", "#2ca02c"]
+        for m, col in zip(snap["members"], colors):
+            reps = [r for r in m["reports"] if r.kind == "step"]
+            if not reps:
+                continue
+            fig.add_trace(go.Scatter(x=[r.step for r in reps], y=ema([r.kl for r in reps]), name=f"KL · {m['label']}",
+                                     line=dict(color=col, width=2)))
+            fig.add_trace(go.Scatter(x=[r.step for r in reps], y=[r.kl_weight for r in reps], yaxis="y2",
+                                     name=f"weight β_t · {m['label'].split(':')[0]}",
+                                     line=dict(color=col, width=1, dash="dot")))
+        fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="optimisation step",
+                          yaxis=dict(title="KL  [nats / image]", rangemode="tozero"),
+                          yaxis2=dict(title="KL weight β_t", overlaying="y", side="right", showgrid=False,
+                                      range=[0, 1.1 * max([m["config"].beta for m in snap["members"]] + [1e-3])]),
+                          legend=dict(orientation="h", y=-0.25))
+        st.plotly_chart(fig, width="stretch", key="collapse_curve")
+        st.caption("Solid: the KL of training batches as the runs progress; dotted: the KL weight each run uses "
+                   "(right axis). Watch the collapsed run's KL sink towards 0 while the fixed run keeps some.")
+
+
+def fix_formulas(snap: dict | None, entries: list[Entry]) -> None:
+    """The seed's two fixes as formulas, each next to the number the fixed run produces."""
+    fixed_cfg = snap["members"][1]["config"] if snap else None
+    fixed = entries[1] if len(entries) > 1 and entries[1].stats is not None else None
+    lam = fixed_cfg.free_bits if fixed_cfg is not None and fixed_cfg.free_bits > 0 else None
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.markdown("**Fix 1 — KL annealing:** grow the KL weight gradually")
+        st.latex(r"\beta_t = \beta \cdot \min\!\Big(1, \frac{t}{T}\Big)\ \ \text{(linear)}")
+        st.latex(r"\beta_t = \beta \cdot \min\!\Big(1, \frac{t \bmod T}{T/2}\Big)\ \ \text{(cyclical)}")
+        if fixed_cfg is not None and fixed_cfg.kl_schedule != "constant":
+            reps = snap["members"][1]["reports"]
+            t = reps[-1].step if reps else 0
+            w = reps[-1].kl_weight if reps else 0.0
+            st.latex(rf"t = {t},\ T = {fixed_cfg.warmup_steps},\ \beta = {fmt_beta(fixed_cfg.beta)}"
+                     rf"\ \Rightarrow\ \beta_t = {w:.3g}")
+            st.caption("The weight of the fixed run at its last report. Annealing lets the decoder learn to use z "
+                       "before the KL term bites; against a β this large it delays the collapse more than it prevents "
+                       "it — the collapsed code is still the optimum of the objective at full β.")
+        else:
+            st.caption("Annealing is off in this run." if snap else "The fixed run's weight appears here.")
+    with c2:
+        st.markdown("**Fix 2 — free bits:** each dimension's first λ nats cost nothing")
+        st.latex(r"\text{KL term} = \sum_{j=1}^{d} \max(\lambda,\ KL_j)")
+        st.latex(r"KL_j = \mathbb{E}_x\, D_{KL}(q(z_j|x) \| p(z_j))")
+        if fixed is not None and lam:
+            k = fixed.stats.kl_per_dim
+            st.latex(rf"\lambda = {lam:g}:\ \sum_j \max(\lambda, KL_j) = {free_bits_penalty(k, lam):.2f}")
+            st.latex(rf"\text{{plain KL}} = \sum_j KL_j = {k.sum():.2f}\ \text{{nats}}")
+            st.caption("Below λ a dimension's KL gets no gradient pushing it to zero, so the model may as well use "
+                       "it: the free-bits run keeps every dimension near or above λ and its codes carry information.")
+        else:
+            st.caption("Free bits are off in this run." if snap else "The fixed run's numbers appear here.")
+
+
+with tab_collapse:
+    st.markdown(
+        "**Posterior collapse** (seed: *the posterior-collapse problem*): the KL term goes to 0, q(z|x) ≈ p(z), and "
+        "the model ignores its latent variable. The seed names two causes — a decoder that is too strong, or **a KL "
+        "weight that is too high** (the one this preset uses) — and two fixes: **KL annealing** (raise the KL weight "
+        "gradually) and **free bits** (allow every latent dimension a minimum KL).")
+    try:
+        z20 = ui.get_model("shipped/mnist-z20")
+        s20 = cached_stats(z20.key, N_EVAL, z20.model)
+        dg20 = diagnose_collapse(s20.kl_per_dim, s20.mu)
+        with st.expander(f"Partial collapse already happens at β = 1: the shipped mnist-z20 uses {dg20.n_active} of "
+                         "its 20 dimensions", expanded=False):
+            st.plotly_chart(kl_bars_figure([Entry("mnist-z20", 1.0, z20.model, s20, None,
+                                                  title="shipped mnist-z20, β = 1")], height=240),
+                            width="stretch", key="collapse_z20")
+            st.caption(f"KL per dimension on {N_EVAL:,} test digits ({dg20.rate:.1f} nats in all). The grey "
+                       "dimensions carry almost nothing: the model found it cheaper to leave them at the prior.")
+    except (CheckpointError, FileNotFoundError, KeyError):
+        pass
+    with st.form("collapse_form"):
+        c1, c2, c3 = st.columns(3)
+        c1.markdown(f"**The collapsing preset:** z = {COLLAPSE_LATENT}, architecture "
+                    f"784-{'-'.join(map(str, LAB_HIDDEN))}-z")
+        cbeta = c1.number_input("β (KL weight)", 1.0, 64.0, float(COLLAPSE_BETA), step=1.0, key="col_beta",
+                                help="The preset's too-heavy KL weight; both runs use it.")
+        cepochs = c1.number_input("epochs", 1, 20, 3, key="col_epochs")
+        csubset = c1.select_slider("training subset", SUBSETS, value=10_000, key="col_subset",
+                                   format_func=lambda n: f"{n:,}")
+        anneal = c2.toggle("Fix 1: KL annealing", value=False, key="col_anneal")
+        kind = c2.radio("schedule", ["linear", "cyclical"], horizontal=True, key="col_kind",
+                        help="linear: warm β up from 0 once; cyclical: repeat the warm-up every T steps")
+        frac = c2.slider("warm-up T as a share of all steps", 0.1, 1.0, float(COLLAPSE_WARMUP_FRACTION), 0.05,
+                         key="col_frac")
+        fb = c3.toggle("Fix 2: free bits", value=True, key="col_fb")
+        lam_in = c3.slider("λ (nats per dimension)", 0.1, 2.0, float(COLLAPSE_FREE_BITS), 0.1, key="col_lam")
+        go_col = st.form_submit_button("Train collapsed vs fixed, side by side", type="primary", key="col_start")
+    if go_col:
+        if not (anneal or fb):
+            st.warning("Turn on at least one fix: otherwise both runs are the same.")
+        else:
+            try:
+                data = train_subset(int(csubset))
+                total = math.ceil(len(data) / min(128, len(data))) * int(cepochs)
+                base = dict(latent_dim=COLLAPSE_LATENT, hidden_dims=LAB_HIDDEN, beta=float(cbeta),
+                            epochs=int(cepochs), log_every=LAB_LOG_EVERY, seed=0)
+                fixes = {}
+                if anneal:
+                    fixes.update(kl_schedule=kind, warmup_steps=max(1, int(frac * total)))
+                if fb:
+                    fixes["free_bits"] = float(lam_in)
+                what = " + ".join(([f"{kind} annealing"] if anneal else [])
+                                  + ([f"free bits λ={lam_in:g}"] if fb else []))
+                job = manager.submit(f"collapse β = {cbeta:g}, z = {COLLAPSE_LATENT}",
+                                     [(f"collapsed: β = {cbeta:g}, no fix", TrainConfig(**base)),
+                                      (f"fixed: {what}", TrainConfig(**base, **fixes))],
+                                     data.images, data.labels, owner=sid,
+                                     data_description=f"{len(data):,} training digits",
+                                     test_images=test.images, test_labels=test.labels)
+                st.session_state["collapse_job"] = job.id
+            except CapacityError as exc:
+                st.warning(f"**Server busy.** {exc}")
+            except (ValueError, DataUnavailable) as exc:
+                st.error(f"Cannot start: {exc}")
+
+    if anneal:
+        steps_hint = math.ceil(int(csubset) / 128) * int(cepochs)
+        xs, ws = kl_weight_curve(kind, float(cbeta), max(1, int(frac * steps_hint)), steps_hint)
+        fig_w = go.Figure(go.Scatter(x=xs, y=ws, mode="lines", line=dict(color="#2ca02c")))
+        fig_w.update_layout(height=200, margin=dict(l=10, r=10, t=30, b=10), title="the fixed run's KL weight β_t",
+                            xaxis_title="step t", yaxis_title="β_t")
+        st.plotly_chart(fig_w, width="stretch", key="col_weight_preview")
+
+    col_job = manager.get(st.session_state.get("collapse_job"))
+
+    @st.fragment(run_every=POLL_S if col_job is not None and col_job.active else None)
+    def live_collapse(polling: bool = col_job is not None and col_job.active) -> None:
+        job = manager.get(st.session_state.get("collapse_job"))
+        if job is None:
+            st.info("Press **Train collapsed vs fixed** to train the preset twice side by side: once as it is "
+                    "(it collapses) and once with the fixes you switched on. Takes a few seconds.")
+            fix_formulas(None, [])
+            return
+        wait_first_reports(job)
+        snap = job.snapshot()
+        progress_line(snap)
+        if job.active and st.button("Stop training", key="col_stop", icon=":material/stop:"):
+            job.stop()
+        show_job_end(snap, job)
+        entries = job_entries(snap, N_LIVE)
+        for e, m in zip(entries, snap["members"]):
+            e.title = m["label"].split(":")[0] + " run"
+        collapse_panel(entries, snap)
+        fix_formulas(snap, entries)
+        if polling and not job.active:
+            st.rerun()
+
+    live_collapse()
