@@ -20,7 +20,13 @@ import torch
 from PIL import Image
 
 from vae_core import CheckpointError, DataUnavailable, load_checkpoint, load_dataset
-from vae_core.checkpoints import list_checkpoints, load_checkpoint_bytes, save_checkpoint, validate_name
+from vae_core.checkpoints import (
+    checkpoint_bytes,
+    list_checkpoints,
+    load_checkpoint_bytes,
+    save_checkpoint,
+    validate_name,
+)
 from vae_core.latent import PCA, decode_np, encode_dataset, project_2d
 
 ROOT = Path(__file__).resolve().parent
@@ -134,9 +140,15 @@ def get_model(key: str) -> ActiveModel:
         return ActiveModel(key + f"#{id(model)}", name, model, meta)
     folder = SHIPPED_DIR if kind == "shipped" else USER_DIR
     path = folder / name
-    wpath = path.with_suffix(".safetensors")
-    model, meta = _load_file_model(str(path), wpath.stat().st_mtime)
-    return ActiveModel(f"{key}@{wpath.stat().st_mtime}", name, model, meta)
+    # not path.with_suffix: a name such as "mnist-z2-beta0.5" has a dot of its own
+    mtime = path.with_name(path.name + ".safetensors").stat().st_mtime
+    model, meta = _load_file_model(str(path), mtime)
+    return ActiveModel(f"{key}@{mtime}", name, model, meta)
+
+
+def session_model(name: str):
+    """The (model, meta) registered in this session under ``name``, or None."""
+    return _session_models().get(name)
 
 
 def add_session_model(name: str, model, meta: dict) -> str:
@@ -144,14 +156,23 @@ def add_session_model(name: str, model, meta: dict) -> str:
     return f"session/{name}"
 
 
-def save_user_model(name: str, model, meta: dict) -> Path:
+def save_user_model(name: str, model, meta: dict, overwrite: bool = False) -> Path:
     """Save to the shared user-model folder under a validated name (atomic)."""
     name = validate_name(name)
     if (SHIPPED_DIR / f"{name}.safetensors").exists():
         raise CheckpointError(f"'{name}' is the name of a shipped model; choose another")
+    if not overwrite and (USER_DIR / f"{name}.safetensors").exists():
+        raise CheckpointError(f"a model called '{name}' is already saved on this server; choose another name "
+                              "(models saved by other sessions are never overwritten silently)")
     meta = dict(meta, name=name)
     wpath, _ = save_checkpoint(USER_DIR / name, model, meta)
     return wpath
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def checkpoint_files(key: str, _model, _meta: dict) -> tuple[bytes, bytes]:
+    """The (safetensors, json) bytes of a model for download, serialised once per model key."""
+    return checkpoint_bytes(_model, _meta)
 
 
 def load_uploaded(weights: bytes, meta: bytes):
@@ -443,3 +464,33 @@ def overlays_on_top(fig: go.Figure) -> go.Figure:
     fig.data = ()
     fig.add_traces(traces)
     return fig
+
+
+# ------------------------------------------- apply-page helpers (Drawing Board digit, digit source)
+DRAWING_KEY = "drawing_input"  # the Drawing Board's preprocessed digit, (784,) float32 in [0, 1], or None
+
+
+def drawing_digit() -> np.ndarray | None:
+    """The digit last drawn / uploaded on the Drawing Board as a (784,) float32 array, or None."""
+    v = st.session_state.get(DRAWING_KEY)
+    if v is None:
+        return None
+    a = np.asarray(v, dtype=np.float32).reshape(-1)
+    return a if a.size == 784 else None
+
+
+def digit_source(data, key: str, label: str = "Digit", default_class: int = 0) -> tuple[np.ndarray, int | None, str]:
+    """Pick a test digit (class + occurrence, or index) or, when there is one, the Drawing Board's digit.
+
+    Returns (x (784,) float32, test index or None for the drawing, a short description)."""
+    drawn = drawing_digit()
+    src = "test"
+    if drawn is not None:
+        src = st.radio(f"{label}: from", ["test", "drawing"], horizontal=True, key=f"{key}_src",
+                       format_func={"test": "a test digit", "drawing": "your Drawing Board digit"}.get)
+    if src == "drawing" and drawn is not None:
+        return drawn, None, "your drawing"
+    idx = digit_picker(data, key, label=label, default_class=default_class)
+    names = data.class_names or [str(c) for c in range(10)]
+    return data.images[idx].numpy().astype(np.float32), idx, f"test #{idx} (a {names[int(data.labels[idx])]})"
+

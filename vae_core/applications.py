@@ -657,3 +657,106 @@ def mask_overlay(x, mask, color=(0.85, 0.2, 0.2)) -> np.ndarray:
     rgb = np.repeat(g[..., None], 3, axis=2).astype(np.float32)
     rgb[miss] = np.asarray(color, dtype=np.float32)
     return rgb
+
+
+# ================================ helpers for the Drawing Board / Latent Editing / Compression pages
+@torch.no_grad()
+def encode_one(model, x, y=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Posterior q(z|x) of ONE image (784,) / (28, 28): its mean and log-variance, each (d,)."""
+    model.eval()
+    xx = as_image_rows(x)[:1]
+    mu, logvar = _enc(model, xx, _labels(model, y, 1))
+    return mu[0], logvar[0]
+
+
+@torch.no_grad()
+def posterior_samples(model, x, k: int, y=None, generator: torch.Generator | None = None) -> dict:
+    """What q(z|x) says about one image: ``mu``, ``logvar`` (d,), ``sigma`` (d,), ``recon`` (784,) =
+    decode(mu), ``z`` (k, d) draws z = mu + sigma * eps (reparameterisation, eps ~ N(0, I)) and ``samples``
+    (k, 784) = decode(z), Bernoulli means in [0, 1]."""
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    model.eval()
+    mu, logvar = encode_one(model, x, y)
+    sigma = torch.exp(0.5 * logvar)
+    eps = torch.randn(int(k), mu.numel(), generator=generator)
+    z = mu.unsqueeze(0) + sigma.unsqueeze(0) * eps
+    yk = _labels(model, y, int(k))
+    y1 = _labels(model, y, 1)
+    return {"mu": mu, "logvar": logvar, "sigma": sigma, "recon": _dec(model, mu.unsqueeze(0), y1)[0],
+            "z": z, "samples": _dec(model, z, yk)}
+
+
+@torch.no_grad()
+def sample_near(model, center, radius: float, k: int, y=None,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode k draws z ~ N(center, radius^2 I): "sample the prior near here".  Returns (z (k, d),
+    images (k, 784)).  ``radius = 0`` decodes ``center`` k times; radius 1 around 0 is the prior itself."""
+    if radius < 0:
+        raise ValueError("radius must be >= 0")
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    model.eval()
+    c = torch.as_tensor(np.asarray(center, dtype=np.float32)).reshape(1, -1)
+    if c.shape[1] != model.latent_dim:
+        raise ValueError(f"center has {c.shape[1]} coordinates, the model's latent space {model.latent_dim}")
+    z = c + float(radius) * torch.randn(int(k), c.shape[1], generator=generator)
+    return z, _dec(model, z, _labels(model, y, int(k)))
+
+
+FEATURE_UNITS = {"ink": "px", "thickness": "px", "slant": "shear", "width": "px", "height": "px"}
+FEATURE_LABELS = {"ink": "ink amount", "thickness": "stroke thickness", "slant": "slant", "width": "width",
+                  "height": "height"}
+
+
+def format_feature(name: str, value: float) -> str:
+    """A measured feature with its unit, e.g. ``ink: 112 px``, ``slant: 0.21 (shear)``."""
+    v = float(value)
+    if name == "ink":
+        return f"ink: {v:.0f} px"
+    if name == "slant":
+        return f"slant: {v:+.2f} (shear)"
+    if name == "thickness":
+        return f"thickness: {v:.1f} px"
+    return f"{name}: {v:.0f} px"
+
+
+@torch.no_grad()
+def edit_sweep(model, z, direction, strengths, y=None) -> dict:
+    """:func:`edit` plus the measured features of every edited image: ``strengths`` (n,),
+    ``images`` (n, 784) and ``features`` {name: (n,) tensor} from :func:`image_features`."""
+    a = torch.as_tensor(np.asarray(list(strengths), dtype=np.float32)).reshape(-1)
+    imgs = edit(model, z, direction, a, y=y)
+    return {"strengths": a, "images": imgs, "features": image_features(imgs)}
+
+
+def feature_std(features: dict) -> dict[str, float]:
+    """Standard deviation (population) of every feature over the data: the unit of a
+    :func:`style_direction` strength (strength 1 = one standard deviation)."""
+    return {k: float(torch.as_tensor(v).double().std(unbiased=False)) for k, v in features.items()}
+
+
+def rate_summary(rate_nats, bits_per_pixel: int = 8, pixels: int = PIXELS) -> dict:
+    """Average rate over a data set from per-image KL values (nats): ``mean_nats``, ``mean_bits``,
+    ``median_bits``, ``p10_bits``/``p90_bits``, ``n`` and ``ratio`` = pixel bits / mean bits."""
+    r = _finite_1d(rate_nats, "rate_nats")
+    bits = r / LN2
+    pixel_bits = pixels * int(bits_per_pixel)
+    return {"n": int(r.size), "mean_nats": float(r.mean()), "mean_bits": float(bits.mean()),
+            "median_bits": float(np.median(bits)), "p10_bits": float(np.percentile(bits, 10)),
+            "p90_bits": float(np.percentile(bits, 90)), "pixel_bits": pixel_bits,
+            "ratio": pixel_bits / max(float(bits.mean()), 1e-12)}
+
+
+def trend(strengths, values) -> float:
+    """Spearman rank correlation between edit strengths and a measured feature, in [-1, 1]: +1 when the feature
+    rises steadily with the strength, near 0 when it wanders (NaN if either is constant)."""
+    a = _finite_1d(strengths, "strengths")
+    b = _finite_1d(values, "values")
+    if a.size != b.size:
+        raise ValueError("strengths and values differ in length")
+    ra = np.argsort(np.argsort(a, kind="mergesort"), kind="mergesort").astype(np.float64)
+    rb = np.argsort(np.argsort(b, kind="mergesort"), kind="mergesort").astype(np.float64)
+    if ra.std() == 0 or rb.std() == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])

@@ -179,3 +179,48 @@ def preprocess_drawing(img, min_ink: float = 5e-4, invert: bool | str = "auto", 
         return None
     out = fit_to_mnist(ink, subpixel=subpixel, resample=resample)
     return None if out is None else out.reshape(-1)
+
+
+# --------------------------------------------------------- uploaded files
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MB
+MAX_UPLOAD_PIXELS = 25_000_000  # refuse "decompression bombs" before decoding
+MAX_SIDE = 560  # large photos are shrunk to at most this many pixels a side before preprocessing
+
+
+def read_image_bytes(raw: bytes, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Decode an uploaded PNG / JPEG file into an (H, W) or (H, W, 4) uint8 array for
+    :func:`preprocess_drawing`.  Only Pillow's image decoders are used (never pickle).
+
+    Transparent images keep their alpha channel (RGBA); all others become grey levels (L).
+    Images larger than ``max_side`` are shrunk (aspect kept).  Raises ValueError with a
+    plain-words message for anything that is not a readable PNG / JPEG image.
+    """
+    import io
+
+    if not raw:
+        raise ValueError("the file is empty")
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"the file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            if im.format not in ("PNG", "JPEG", "MPO"):
+                raise ValueError(f"expected a PNG or JPEG image, got {im.format or 'an unknown format'}")
+            w, h = im.size
+            if w * h > MAX_UPLOAD_PIXELS:
+                raise ValueError(f"the image is {w}×{h} pixels; at most {MAX_UPLOAD_PIXELS:,} pixels are accepted")
+            if w < 1 or h < 1:
+                raise ValueError("the image has no pixels")
+            im.load()
+            has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+            im = im.convert("RGBA" if has_alpha else "L")
+    except ValueError:
+        raise
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"this file could not be read as an image ({type(exc).__name__}: {exc})") from None
+    if max(im.size) > max_side:
+        s = max_side / max(im.size)
+        im = im.resize((max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s))), Image.Resampling.LANCZOS)
+    a = np.asarray(im, dtype=np.uint8).copy()
+    if a.ndim == 3 and a[..., 3].min() >= 250:  # "RGBA" but fully opaque: grey levels are what matter
+        a = np.asarray(Image.fromarray(a, "RGBA").convert("L"), dtype=np.uint8).copy()
+    return a

@@ -1,0 +1,229 @@
+"""AppTest checks of the Drawing Board, Latent Editing and Compression pages on the shipped mnist-z2,
+mnist-z20 and mnist-cvae-z2 checkpoints (a missing one fails: they are part of the repo).
+
+AppTest cannot draw on the canvas component, so the Drawing Board takes its picture from one place a test can
+set: ``st.session_state["drawing_rgba"]`` (what the canvas sent last), or an uploaded file in "upload" mode.
+The pages leave what they computed in session_state: ``drawing_input`` / ``drawing_result``, ``edit_result``
+and ``compression_result``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+MODELS = ["mnist-z2", "mnist-z20", "mnist-cvae-z2"]
+SHIPPED = Path(os.environ.get("VAE_CHECKPOINT_DIR", ROOT / "checkpoints"))  # as ui.SHIPPED_DIR
+DB, LE, CP = "app_pages/drawing_board.py", "app_pages/latent_editing.py", "app_pages/compression.py"
+
+
+@pytest.fixture(autouse=True)
+def _grad_mode():
+    grad = torch.is_grad_enabled()
+    yield
+    torch.set_grad_enabled(grad)  # importing ui (app.py does) switches autograd off in this thread
+
+
+def _shipped(name: str) -> bool:
+    return (SHIPPED / f"{name}.safetensors").exists()
+
+
+def _open(page: str, name: str, **state) -> AppTest:
+    assert _shipped(name), f"shipped checkpoint {name} missing"
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["model_key"] = f"shipped/{name}"
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()  # the home page first: app.py must register the navigation before a page can be switched to
+    _ok(at)
+    at.switch_page(page).run()
+    _ok(at)
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def _model(name: str):
+    from vae_core import load_checkpoint
+
+    torch.set_grad_enabled(False)
+    return load_checkpoint(SHIPPED / name)[0]
+
+
+def _canvas_seven(at=(40, 30)) -> np.ndarray:
+    """A 280x280 RGBA canvas as st_canvas sends it: a white "7" on the opaque black background."""
+    im = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    d = ImageDraw.Draw(im)
+    ox, oy = at
+    d.line([(ox, oy), (ox + 120, oy)], fill=(255, 255, 255, 255), width=20)
+    d.line([(ox + 120, oy), (ox + 50, oy + 170)], fill=(255, 255, 255, 255), width=20)
+    return np.asarray(im).copy()
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(e.value for e in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning])
+
+
+# ------------------------------------------------------------------------------------------ Drawing Board
+@pytest.mark.parametrize("name", MODELS)
+def test_drawing_board_empty_canvas_prompts(name):
+    at = _open(DB, name)
+    assert any("Nothing to look at yet" in i.value for i in at.info)
+    assert at.session_state["drawing_input"] is None
+    assert at.session_state["drawing_result"] is None
+    # an all-black canvas (what "reset" sends) is still empty
+    at.session_state["drawing_rgba"] = np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255,
+                                                                                           np.uint8)])
+    at.run()
+    _ok(at)
+    assert any("Nothing to look at yet" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_drawing_board_with_a_drawing(name):
+    from vae_core.applications import encode_one
+    from vae_core.drawing import preprocess_drawing
+
+    rgba = _canvas_seven()
+    at = _open(DB, name, drawing_rgba=rgba)
+    assert not any("Nothing to look at yet" in i.value for i in at.info)
+    x = at.session_state["drawing_input"]
+    np.testing.assert_allclose(x, preprocess_drawing(rgba), atol=1e-6)
+    r = at.session_state["drawing_result"]
+    model = _model(name)
+    d = model.latent_dim
+    assert r["mu"].shape == (d,) and r["logvar"].shape == (d,)
+    mu, _ = encode_one(model, x, r["label"])
+    np.testing.assert_allclose(r["mu"], mu.numpy(), atol=1e-5)
+    assert r["recon"].shape == (784,) and 0 <= r["recon"].min() and r["recon"].max() <= 1
+    assert r["samples"].shape == (6, 784) and r["near"].shape == (6, 784)
+    assert len(r["nearest"]) == 6 and np.all(np.diff(r["nearest_dist"]) >= 0)
+    captions = _captions(at)
+    assert any("reconstruction" in c for c in captions), captions
+    assert "μ" in _texts(at)
+    assert len(at.get("plotly_chart")) == 1
+    if name == "mnist-z2":  # a drawn 7 lands among the 7s
+        assert at.session_state["drawing_result"]["nearest"].size
+        from vae_core import load_dataset
+
+        labels = load_dataset("mnist", "test").labels.numpy()
+        assert np.mean(labels[r["nearest"]] == 7) >= 0.5
+        at.slider(key="db_radius").set_value(1.5)
+        at.slider(key="db_k").set_value(9).run()
+        _ok(at)
+        assert at.session_state["drawing_result"]["near"].shape == (9, 784)
+        assert at.session_state["drawing_result"]["near_radius"] == 1.5
+    if name == "mnist-cvae-z2":
+        at.selectbox(key="db_label").set_value(3).run()
+        _ok(at)
+        assert at.session_state["drawing_result"]["label"] == 3
+
+
+def test_drawing_board_upload():
+    at = _open(DB, "mnist-z2")
+    at.radio(key="db_source").set_value("upload").run()
+    _ok(at)
+    assert any("Nothing to look at yet" in i.value for i in at.info)
+    im = Image.fromarray(255 - _canvas_seven((100, 60))[..., 0])  # dark ink on white paper
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    at.file_uploader(key="db_upload").set_value(("seven.png", buf.getvalue(), "image/png")).run()
+    _ok(at)
+    r = at.session_state["drawing_result"]
+    assert r is not None and r["source"] == "upload" and r["recon"].shape == (784,)
+    at.file_uploader(key="db_upload").set_value(("evil.png", b"\x80\x04\x95 not a png", "image/png")).run()
+    _ok(at)
+    assert any("could not be used" in e.value for e in at.error)
+    assert at.session_state["drawing_result"] is None
+
+
+# ------------------------------------------------------------------------------------------ Latent Editing
+@pytest.mark.parametrize("name", MODELS)
+def test_latent_editing(name):
+    at = _open(LE, name)
+    r = at.session_state["edit_result"]
+    assert r["kind"] == "style" and r["images"].shape == (5, 784)
+    assert r["direction"].shape == (_model(name).latent_dim,)
+    assert "slant:" in _texts(at) or any("slant:" in (c or "") for c in _captions(at))
+    before = r["edited"].copy()
+    at.slider(key="le_alpha").set_value(-1.0).run()
+    _ok(at)
+    r2 = at.session_state["edit_result"]
+    assert r2["alpha"] == -1.0
+    assert np.abs(r2["edited"] - before).max() > 1e-3  # the strength changes the output image
+    # the measured value under each image really is the feature of that image
+    from vae_core.applications import image_features
+
+    np.testing.assert_allclose(r2["values"], image_features(r2["images"])[r2["feature"]].numpy(), atol=1e-5)
+    if name == "mnist-z20":  # slant edits of a 20-D model change the slant steadily
+        assert np.all(np.diff(r2["strengths"]) > 0) and np.all(np.diff(r2["values"]) > 0)
+    if name == "mnist-z2":
+        at.radio(key="le_kind").set_value("class")
+        at.selectbox(key="le_feat").set_value("ink").run()
+        _ok(at)
+        r3 = at.session_state["edit_result"]
+        assert r3["kind"] == "class" and r3["feature"] == "ink"
+        assert any("ink:" in c and "px" in c for c in _captions(at))
+
+
+def test_latent_editing_uses_the_drawing():
+    from vae_core import load_dataset
+
+    x = load_dataset("mnist", "test").images[0].numpy()  # a 7
+    at = _open(LE, "mnist-z2", drawing_input=x)
+    at.radio(key="le_src").set_value("drawing").run()
+    _ok(at)
+    from vae_core.applications import encode_one
+
+    np.testing.assert_allclose(at.session_state["edit_result"]["z"], encode_one(_model("mnist-z2"), x)[0].numpy(),
+                               atol=1e-5)
+
+
+def _captions(at: AppTest) -> list[str]:
+    return [c for im in at.get("image") for c in im.captions]
+
+
+# ------------------------------------------------------------------------------------------ Compression
+@pytest.mark.parametrize("name", MODELS)
+def test_compression_numbers_equal_vae_core(name):
+    from vae_core import load_dataset
+    from vae_core.applications import compression_report, rate_summary
+    from vae_core.latent import encode_dataset, rate_nats
+
+    at = _open(CP, name)
+    r = at.session_state["compression_result"]
+    data = load_dataset("mnist", "test")
+    model = _model(name)
+    i = r["index"]
+    assert int(data.labels[i]) == 2  # the default: the first test "2"
+    y = int(data.labels[i]) if model.conditional else None
+    rep = compression_report(model, data.images[i][None], y=y)
+    assert r["latent_dim"] == model.latent_dim and r["pixel_bytes"] == 784 and r["pixel_bits"] == 6272
+    assert r["rate_nats"] == pytest.approx(float(rep["rate_nats"][0]), rel=1e-5)
+    assert r["rate_bits"] == pytest.approx(r["rate_nats"] / math.log(2), rel=1e-6)
+    assert r["ratio"] == pytest.approx(float(rep["ratio"][0]), rel=1e-5)
+    assert r["total_bits"] == pytest.approx(float(rep["total_bits"][0]), rel=1e-5)
+    np.testing.assert_allclose(r["recon"], rep["recon"][0].numpy(), atol=1e-6)
+    mu, lv = encode_dataset(model, data.images, data.labels)
+    s = rate_summary(rate_nats(mu, lv))
+    assert r["test_mean_bits"] == pytest.approx(s["mean_bits"], rel=1e-5)
+    assert r["test_mean_nats"] == pytest.approx(s["mean_nats"], rel=1e-5)
+    shown = _texts(at) + " ".join(m.value for m in at.metric)
+    assert f"{r['rate_bits']:.2f} bits" in shown and "784 bytes" in shown
+    assert f"{s['mean_bits']:.1f}" in shown
+    if name == "mnist-z2":  # another digit
+        at.number_input(key="cp_k").set_value(3).run()
+        _ok(at)
+        assert at.session_state["compression_result"]["index"] != i
