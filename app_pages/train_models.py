@@ -9,7 +9,7 @@ import streamlit as st
 
 import ui
 from vae_core import CheckpointError, DataUnavailable, load_dataset
-from vae_core.checkpoints import checkpoint_bytes, validate_name
+from vae_core.checkpoints import validate_name
 from vae_core.jobs import CapacityError, get_manager
 from vae_core.train import TrainConfig
 
@@ -49,7 +49,8 @@ with tab_train:
             name = validate_name(name)
             cfg = TrainConfig(latent_dim=int(latent), hidden_dims=dims, conditional=cvae, beta=float(beta),
                               kl_schedule=schedule, warmup_steps=int(warmup), free_bits=float(free_bits),
-                              epochs=int(epochs), lr=float(lr), batch_size=int(batch), log_every=20)
+                              epochs=int(epochs), lr=float(lr), batch_size=int(batch),
+                              log_every=max(1, min(20, -(-int(subset) // int(batch)) * int(epochs) // 40)))
             train_data = load_dataset("mnist", "train").subset(int(subset), seed=0)
             test_data = ui.get_data("test")
             job = manager.submit(name, [(name, cfg)], train_data.images, train_data.labels, owner=sid,
@@ -104,11 +105,12 @@ with tab_train:
                 f"(reconstruction {tm.get('recon', float('nan')):.2f} + KL {tm.get('kl', float('nan')):.2f}); "
                 f"{res.samples_per_s:,.0f} images/s over {res.train_seconds:.1f} s of training.")
             key = f"session/{snap['title']}"
-            if key not in ui.available_models():
+            registered = ui.session_model(snap["title"])
+            if registered is None or registered[0] is not m["model"]:  # first time, or a newer run of the same name
                 meta = {
                     "name": snap["title"], "recipe": cfg.to_dict(), "beta": cfg.beta,
                     "kl_schedule": cfg.schedule.to_dict(), "free_bits": cfg.free_bits,
-                    "dataset": {"name": "mnist", "description": snap["data"], "n_train": None},
+                    "dataset": {"name": "mnist", "description": snap["data"], "n_train": snap["n_train"]},
                     "epochs": res.epochs_done, "seed": cfg.seed, "test_metrics": tm,
                     "training": {"train_seconds": res.train_seconds, "samples_per_s": res.samples_per_s,
                                  "stopped": res.stopped, "diverged": res.diverged, "message": res.message},
@@ -153,7 +155,7 @@ with tab_models:
             except CheckpointError as exc:
                 st.error(str(exc))
         try:
-            w, j = checkpoint_bytes(am.model, am.meta)
+            w, j = ui.checkpoint_files(am.key, am.model, am.meta)
             st.download_button("⬇ weights (.safetensors)", w, f"{am.name}.safetensors", "application/octet-stream")
             st.download_button("⬇ metadata (.json)", j, f"{am.name}.json", "application/json")
         except CheckpointError as exc:

@@ -34,3 +34,15 @@ def test_page_renders(page: str, model: str):
     # the page put real content on screen (not just the sidebar)
     assert len(at.main.children) > 0
     assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("model", sorted(p.stem for p in (ROOT / "checkpoints").glob("*.safetensors")))
+def test_every_shipped_model_loads_in_the_sidebar(model: str):
+    """Each shipped checkpoint is offered by the picker and loads (names may contain dots: mnist-z2-beta0.5)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["model_key"] = f"shipped/{model}"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.sidebar.error, [e.value for e in at.sidebar.error]
+    assert at.session_state["_active"].name == model
+    assert at.session_state["_active"].meta["name"] == model

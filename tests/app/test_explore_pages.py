@@ -9,7 +9,6 @@ The pages leave what they computed in session_state for these tests:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +22,6 @@ MODELS = ["mnist-z2", "mnist-z20"]
 PAGES = ["app_pages/latent_map.py", "app_pages/decoder_sliders.py", "app_pages/interpolation.py"]
 
 
-@pytest.fixture(autouse=True)
-def _data_env(monkeypatch):
-    monkeypatch.setenv("VAE_DATA_DIR", os.environ.get("VAE_DATA_DIR", "/work/shared/datasets"))
-
-
 def _shipped_dir() -> Path:
     import ui
 
@@ -36,8 +30,7 @@ def _shipped_dir() -> Path:
 
 def _need(name: str) -> Path:
     path = _shipped_dir() / name
-    if not path.with_suffix(".safetensors").exists():
-        pytest.skip(f"shipped checkpoint {name} not present")
+    assert path.with_suffix(".safetensors").exists(), f"shipped checkpoint {name} missing"
     return path
 
 

@@ -104,8 +104,7 @@ def test_elbo_bounds_page(model):
 
 
 def test_elbo_bounds_smaller_K_and_index_pick():
-    if not _present("mnist-z2"):
-        pytest.skip("checkpoint mnist-z2 not shipped")
+    assert _present("mnist-z2"), "shipped checkpoint mnist-z2 missing"
     at = _open("app_pages/elbo_bounds.py", "mnist-z2")
     at.radio(key="eb_digit_mode").set_value("index").run()
     at.number_input(key="eb_digit_idx").set_value(7).run()

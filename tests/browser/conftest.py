@@ -80,6 +80,19 @@ def wait_idle(page, timeout_s: float = 60.0) -> None:
         time.sleep(0.25)
 
 
+def screenshot_full(page, path) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its main section, so Playwright's full_page
+    sees only the viewport; grow the viewport to the content's height, shoot, and restore it."""
+    size = page.viewport_size
+    h = page.evaluate("Math.max(...Array.from(document.querySelectorAll("
+                      "'[data-testid=stMain], [data-testid=stMainBlockContainer], section')).map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": size["width"], "height": min(int(h) + 40, 8000)})
+    time.sleep(0.5)
+    wait_idle(page, 30)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
 @pytest.fixture(scope="session")
 def app_url():
     if not os.path.exists(CHROMIUM):

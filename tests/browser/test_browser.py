@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import wait_idle
+from .conftest import screenshot_full, wait_idle
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +34,9 @@ def test_page_renders(app_url, browser_page, screenshot_dir, page_name):
     assert browser_page.locator('[data-testid="stException"]').count() == 0, main.inner_text()[:2000]
     assert "Pick or train a model first" not in main.inner_text()
     assert len(main.inner_text().strip()) > 50
-    browser_page.screenshot(path=str(screenshot_dir / f"{page_name}.png"), full_page=True)
     overflow = browser_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"horizontal scroll of {overflow}px at 1280px"
+    screenshot_full(browser_page, screenshot_dir / f"{page_name}.png")
 
 
 def test_slider_updates_image(app_url, browser_page):

@@ -1,0 +1,73 @@
+"""UI latency: slider change -> new decoded image, in headless Chromium.
+
+Starts the app, opens Decoder Sliders, presses ArrowRight on the first slider N times
+and measures, for each press, the time until the decoded image's src changes.
+Prints p50 / p95 in ms.  Also prints the cold start: server launch -> first page
+interactive.  No assertions: figures go in the README.
+
+    VAE_DATA_DIR=... python bench/ui_latency.py [--n 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import launch_chromium, start_server, stop_server, wait_idle  # noqa: E402
+
+IMG = '[data-testid="stMain"] [data-testid="stImage"] img'
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=40)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    t0 = time.perf_counter()
+    proc, url = start_server()
+    t_server = time.perf_counter() - t0
+    try:
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(url + "/")
+            wait_idle(page)
+            t_cold = time.perf_counter() - t0
+            print(f"cold start: server healthy after {t_server:.1f} s, first page interactive after {t_cold:.1f} s")
+            page.goto(url + "/decoder_sliders")
+            wait_idle(page)
+            img = page.locator(IMG).first
+            img.wait_for(timeout=30000)
+            thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+            thumb.focus()
+            times = []
+            for i in range(args.n + 3):
+                before = img.get_attribute("src")
+                key = "ArrowRight" if (i // 10) % 2 == 0 else "ArrowLeft"
+                t = time.perf_counter()
+                thumb.press(key)
+                page.wait_for_function(
+                    f"(prev) => {{ const i = document.querySelector('{IMG}'); return i && i.src !== prev; }}",
+                    arg=before, timeout=15000, polling="raf")
+                dt = (time.perf_counter() - t) * 1000
+                if i >= 3:  # warm-up presses excluded
+                    times.append(dt)
+            browser.close()
+    finally:
+        stop_server(proc)
+    times.sort()
+    p50 = statistics.median(times)
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    print(f"slider -> new image: n={len(times)}  p50={p50:.0f} ms  p95={p95:.0f} ms  max={times[-1]:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
