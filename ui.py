@@ -303,16 +303,21 @@ def show_digits(images, captions=None, size: int = PX, per_row: int | None = Non
 
 # -------------------------------------------------------------------- plots
 def latent_scatter(coords: np.ndarray, labels: np.ndarray, axes: list[str], title: str = "",
-                   customdata: np.ndarray | None = None, height: int = 560, class_names=None) -> go.Figure:
-    """Posterior means coloured by digit, one trace per class (so the legend toggles classes)."""
+                   customdata: np.ndarray | None = None, height: int = 560, class_names=None,
+                   webgl: bool = True) -> go.Figure:
+    """Posterior means coloured by digit, one trace per class (so the legend toggles classes).
+
+    ``webgl=False`` draws SVG markers: slower for many thousands of points, but much cheaper to redraw a
+    small map many times a second (no WebGL context per redraw), as the live Decoder Sliders map does."""
     fig = go.Figure()
+    trace = go.Scattergl if webgl else go.Scatter
     idx_all = np.arange(len(coords)) if customdata is None else customdata
     for c in range(10):
         m = labels == c
         if not m.any():
             continue
         name = class_names[c] if class_names else str(c)
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(trace(
             x=coords[m, 0], y=coords[m, 1], mode="markers", name=name,
             marker=dict(size=5, color=DIGIT_COLORS[c], opacity=0.7),
             customdata=idx_all[m],

@@ -185,10 +185,9 @@ def panel(am: ui.ActiveModel) -> None:
 
     with c_ctl:
         coords, labels, axes, idx = map_sample(am.key, am)
-        fig = ui.latent_scatter(coords, labels, axes, customdata=idx, height=320, class_names=names)
-        fig.update_traces(marker=dict(size=4, opacity=0.5), selector=dict(type="scattergl"))
+        fig = ui.latent_scatter(coords, labels, axes, customdata=idx, height=320, class_names=names, webgl=False)
+        fig.update_traces(marker=dict(size=4, opacity=0.5))
         ui.add_marker(fig, ui.to_map(am, z), "current z", color="black", size=15)
-        ui.overlays_on_top(fig)
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), dragmode="pan", showlegend=True,
                           legend=dict(font=dict(size=10), itemsizing="constant", tracegroupgap=0))
         key = f"ds_map_{st.session_state.get('ds_map_gen', 0)}"
