@@ -43,6 +43,6 @@ nav = {
               for path, title, icon in items if (HERE / path).is_file()]
     for section, items in PAGES.items()
 }
-pg = st.navigation({k: v for k, v in nav.items() if v})
+pg = st.navigation({k: v for k, v in nav.items() if v}, expanded=True)  # all 15 pages, no "View more"
 st.session_state["_active"] = ui.sidebar()
 pg.run()

@@ -42,7 +42,7 @@ for stem, name, what in PAGES:
     if not (HERE / f"{stem}.py").is_file():
         continue
     c_link, c_what = st.columns([1, 2.6], vertical_alignment="center")
-    c_link.page_link(f"app_pages/{stem}.py", label=name)
+    c_link.page_link(f"app_pages/{stem}.py", label=f"**{name}**")
     c_what.markdown(what)
 
 am = st.session_state.get("_active")
