@@ -368,6 +368,21 @@ except DataUnavailable as exc:
 manager = get_manager()
 sid = ui.session_id()
 
+
+def submit_job(state_key: str, title: str, subset: int, make_configs) -> None:
+    """Start a background job training ``make_configs(train_data)`` ([(label, TrainConfig), ...]) in lockstep on
+    a training subset; its id goes to session_state[state_key]. A full server or bad input is said plainly."""
+    try:
+        data = train_subset(subset)
+        job = manager.submit(title, make_configs(data), data.images, data.labels, owner=sid,
+                             data_description=f"{len(data):,} training digits",
+                             test_images=test.images, test_labels=test.labels)
+        st.session_state[state_key] = job.id
+    except CapacityError as exc:
+        st.warning(f"**Server busy.** {exc}")
+    except (ValueError, DataUnavailable) as exc:
+        st.error(f"Cannot start: {exc}")
+
 tab_sweep, tab_collapse = st.tabs(["β sweep: rate vs distortion", "Posterior collapse: cause and fixes"])
 
 
@@ -468,20 +483,10 @@ with tab_sweep:
             if not betas:
                 st.warning("Pick at least one β.")
             else:
-                try:
-                    data = train_subset(int(subset))
-                    cfgs = [(f"β={fmt_beta(b)}", TrainConfig(latent_dim=int(latent), hidden_dims=LAB_HIDDEN,
-                                                             beta=float(b), epochs=int(epochs),
-                                                             log_every=LAB_LOG_EVERY, seed=0))
-                            for b in sorted(betas)]
-                    job = manager.submit(f"β sweep, z = {latent}", cfgs, data.images, data.labels, owner=sid,
-                                         data_description=f"{len(data):,} training digits",
-                                         test_images=test.images, test_labels=test.labels)
-                    st.session_state["lab_job"] = job.id
-                except CapacityError as exc:
-                    st.warning(f"**Server busy.** {exc}")
-                except (ValueError, DataUnavailable) as exc:
-                    st.error(f"Cannot start: {exc}")
+                submit_job("lab_job", f"β sweep, z = {latent}", int(subset), lambda data: [
+                    (f"β={fmt_beta(b)}", TrainConfig(latent_dim=int(latent), hidden_dims=LAB_HIDDEN, beta=float(b),
+                                                     epochs=int(epochs), log_every=LAB_LOG_EVERY, seed=0))
+                    for b in sorted(betas)])
 
         lab_job = manager.get(st.session_state.get("lab_job"))
         lab_polling = lab_job is not None and lab_job.active
@@ -655,8 +660,7 @@ with tab_collapse:
         if not (anneal or fb):
             st.warning("Turn on at least one fix: otherwise both runs are the same.")
         else:
-            try:
-                data = train_subset(int(csubset))
+            def collapse_configs(data) -> list:
                 total = math.ceil(len(data) / min(128, len(data))) * int(cepochs)
                 base = dict(latent_dim=COLLAPSE_LATENT, hidden_dims=LAB_HIDDEN, beta=float(cbeta),
                             epochs=int(cepochs), log_every=LAB_LOG_EVERY, seed=0)
@@ -667,17 +671,11 @@ with tab_collapse:
                     fixes["free_bits"] = float(lam_in)
                 what = " + ".join(([f"{kind} annealing"] if anneal else [])
                                   + ([f"free bits λ={lam_in:g}"] if fb else []))
-                job = manager.submit(f"collapse β = {cbeta:g}, z = {COLLAPSE_LATENT}",
-                                     [(f"collapsed: β = {cbeta:g}, no fix", TrainConfig(**base)),
-                                      (f"fixed: {what}", TrainConfig(**base, **fixes))],
-                                     data.images, data.labels, owner=sid,
-                                     data_description=f"{len(data):,} training digits",
-                                     test_images=test.images, test_labels=test.labels)
-                st.session_state["collapse_job"] = job.id
-            except CapacityError as exc:
-                st.warning(f"**Server busy.** {exc}")
-            except (ValueError, DataUnavailable) as exc:
-                st.error(f"Cannot start: {exc}")
+                return [(f"collapsed: β = {cbeta:g}, no fix", TrainConfig(**base)),
+                        (f"fixed: {what}", TrainConfig(**base, **fixes))]
+
+            submit_job("collapse_job", f"collapse β = {cbeta:g}, z = {COLLAPSE_LATENT}", int(csubset),
+                       collapse_configs)
 
     if anneal:
         steps_hint = math.ceil(int(csubset) / 128) * int(cepochs)

@@ -64,12 +64,16 @@ with tab_train:
         except DataUnavailable as exc:
             st.error(str(exc))
 
-    @st.fragment(run_every=1.0)
-    def live() -> None:
+    shown = manager.get(st.session_state.get("train_job"))
+
+    @st.fragment(run_every=1.0 if shown is not None and shown.active else None)  # poll only while it trains
+    def live(polling: bool = shown is not None and shown.active) -> None:
         job = manager.get(st.session_state.get("train_job"))
         if job is None:
             st.info("No training started in this session yet.")
             return
+        if polling and not job.active:
+            st.rerun()  # the job ended: one full rerun stops the polling and shows the result
         snap = job.snapshot()
         m = snap["members"][0]
         reps = [r for r in m["reports"] if r.kind == "step"]

@@ -11,48 +11,21 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from apptest_helpers import SHIPPED
+from apptest_helpers import ok as _ok
+from apptest_helpers import open_page as _open
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 MODELS = ["mnist-z2", "mnist-z20", "mnist-cvae-z2"]
-SHIPPED = Path(os.environ.get("VAE_CHECKPOINT_DIR", ROOT / "checkpoints"))  # as ui.SHIPPED_DIR
 DB, LE, CP = "app_pages/drawing_board.py", "app_pages/latent_editing.py", "app_pages/compression.py"
-
-
-@pytest.fixture(autouse=True)
-def _grad_mode():
-    grad = torch.is_grad_enabled()
-    yield
-    torch.set_grad_enabled(grad)  # importing ui (app.py does) switches autograd off in this thread
-
-
-def _shipped(name: str) -> bool:
-    return (SHIPPED / f"{name}.safetensors").exists()
-
-
-def _open(page: str, name: str, **state) -> AppTest:
-    assert _shipped(name), f"shipped checkpoint {name} missing"
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["model_key"] = f"shipped/{name}"
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()  # the home page first: app.py must register the navigation before a page can be switched to
-    _ok(at)
-    at.switch_page(page).run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
 
 
 def _model(name: str):
