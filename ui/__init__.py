@@ -29,7 +29,7 @@ from vae_core.checkpoints import (
 )
 from vae_core.latent import PCA, decode_np, encode_dataset, project_2d
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = Path(os.environ.get("VAE_CHECKPOINT_DIR", ROOT / "checkpoints"))
 USER_DIR = Path(os.environ.get("VAE_USER_MODELS", ROOT / "user_models"))
 DEFAULT_MODEL = "shipped/mnist-z2"
