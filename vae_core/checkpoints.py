@@ -1,37 +1,61 @@
-"""Safe checkpoints: ``NAME.safetensors`` (weights) + ``NAME.json`` (metadata).
+"""Digit-model checkpoints (family ``"mlp-vae"``): a :class:`~vae_core.models.VAE` or CVAE as a
+``NAME.safetensors`` + ``NAME.json`` pair written and read by :mod:`vae_core.pair_io` (whole or not
+at all; pickles, zip archives, header bombs and oversized or deeply nested JSON refused there).
 
-Nothing here ever unpickles.  ``load_checkpoint`` validates the metadata and
-the tensors against each other and raises :class:`CheckpointError` with one
-clear sentence for anything corrupt, truncated, foreign, pickled or mismatched.
-Writes go to a temporary file in the same folder and are renamed into place.
+On top of the generic checks, :func:`validate_digit_metadata` applies a typed schema with ranges
+(architecture, β, metrics, dataset, name, likelihood, binarisation, …) and
+:func:`check_digit_tensors` compares the architecture's tensor shapes with the file's tensors, both
+*before* the model is built, so no metadata can make a load allocate more than the weights file
+itself holds.  Models the pages cannot run (input size other than 784, a CVAE with other than ten
+classes) are refused with a message.  :func:`build_metadata` is the one place the metadata of a
+trained digit model is assembled (CLI, Train & Models, β/KL Lab).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
+import math
 import os
-import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
 
-from .models import VAE, build_model
+from .models import ACTIVATIONS, VAE, build_model
+from .pair_io import (  # noqa: F401  (re-exported: the generic API lives in pair_io)
+    ALLOC_BOUND_BYTES,
+    DEFAULT_FAMILY,
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_JSON_BYTES,
+    MAX_WEIGHTS_BYTES,
+    NAME_RE,
+    CheckpointError,
+    _write_pair_bytes,
+    atomic_write_bytes,
+    list_checkpoints,
+    pair_bytes,
+    pair_paths,
+    parse_metadata,
+    read_checkpoint_pair,
+    read_checkpoint_pair_bytes,
+    reap_orphans,
+    register_family,
+    validate_name,
+    write_checkpoint_pair,
+)
 
-FORMAT = "vae-explorer-checkpoint"
-FORMAT_VERSION = 1
-MAX_JSON_BYTES = 1_000_000
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint could not be loaded or saved; the message says why."""
+# digit family (mlp-vae) schema ranges
+DIGIT_INPUT_DIM = 784  # every page works on 28 x 28 digits
+DIGIT_NUM_CLASSES = 10  # the CVAE pages offer ten classes
+MAX_LATENT_DIM = 256
+MAX_HIDDEN_LAYERS = 8
+MAX_HIDDEN_WIDTH = 4096
+MAX_BETA = 1000.0
+DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist")
+LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
+BINARIZATIONS = ["none", "dynamic", "static", "threshold"]  # a list: a module adding a scheme may append to it
 
 
 # ----------------------------------------------------------------- helpers
@@ -48,197 +72,313 @@ def code_version() -> str:
     return __version__
 
 
-def validate_name(name: str) -> str:
-    """A checkpoint name is a plain file stem: letters, digits, '.', '_' and '-', no paths."""
-    name = (name or "").strip()
-    if not NAME_RE.match(name) or name.endswith(".") or ".." in name:
-        raise CheckpointError(
-            "a model name must be 1-64 characters of letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit (no folders or '..')")
-    return name
+# ------------------------------------------------------------------ digit family: schema
+def _is_num(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _stem(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    if p.suffix in (".safetensors", ".json"):
-        p = p.with_suffix("")
-    return p
+def _int_field(meta: dict, key: str, lo: int, hi: int, default=None, where: str = "") -> int | None:
+    v = meta.get(key, default)
+    if v is None:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise CheckpointError(f"metadata field '{where}{key}' must be a whole number from {lo:,} to {hi:,}"
+                              f" (got {_short(v)})")
+    return v
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
+def _float_field(meta: dict, key: str, lo: float, hi: float, default=None, where: str = "") -> float | None:
+    v = meta.get(key, default)
+    if v is None:
+        return None
+    if not _is_num(v) or not math.isfinite(float(v)) or not lo <= v <= hi:
+        raise CheckpointError(f"metadata field '{where}{key}' must be a finite number from {lo:g} to {hi:g}"
+                              f" (got {_short(v)})")
+    return float(v)
+
+
+def _str_field(meta: dict, key: str, max_len: int = 4000, where: str = "") -> str | None:
+    v = meta.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or len(v) > max_len:
+        raise CheckpointError(f"metadata field '{where}{key}' must be text of at most {max_len:,} characters"
+                              f" (got {_short(v)})")
+    return v
+
+
+def _choice_field(meta: dict, key: str, choices, default) -> str:
+    v = meta.get(key, default)
+    if v not in list(choices):
+        raise CheckpointError(f"metadata field '{key}' must be one of {', '.join(map(str, choices))} (got {_short(v)})")
+    return v
+
+
+def _short(v) -> str:
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**12:
+        return f"an integer of {len(str(abs(v))):,} digits" if abs(v) < 10**4000 else "a huge integer"
+    s = repr(v) if not isinstance(v, dict | list) else type(v).__name__
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def digit_tensor_shapes(arch: dict) -> dict[str, tuple[int, ...]]:
+    """The tensor names and shapes a digit VAE/CVAE of this architecture has (no allocation)."""
+    c = arch["num_classes"]
+    h, d, n_in = arch["hidden_dims"], arch["latent_dim"], arch["input_dim"]
+    shapes: dict[str, tuple[int, ...]] = {}
+    enc = [n_in + c, *h]
+    for i, (a, b) in enumerate(zip(enc[:-1], enc[1:], strict=True)):
+        shapes[f"encoder.{2 * i}.weight"], shapes[f"encoder.{2 * i}.bias"] = (b, a), (b,)
+    for head in ("fc_mu", "fc_logvar"):
+        shapes[f"{head}.weight"], shapes[f"{head}.bias"] = (d, h[-1]), (d,)
+    dec = [d + c, *reversed(h)]
+    for i, (a, b) in enumerate(zip(dec[:-1], dec[1:], strict=True)):
+        shapes[f"decoder.{2 * i}.weight"], shapes[f"decoder.{2 * i}.bias"] = (b, a), (b,)
+    shapes["fc_out.weight"], shapes["fc_out.bias"] = (n_in, h[0]), (n_in,)
+    return shapes
+
+
+def validate_architecture(arch) -> dict:
+    """The 'model' entry of a digit checkpoint, checked against the schema's ranges (no allocation)."""
+    if not isinstance(arch, dict):
+        raise CheckpointError("the metadata does not describe a model architecture ('model' must be an object)")
+    kind = arch.get("kind", "vae")
+    if kind not in ("vae", "cvae"):
+        raise CheckpointError(f"metadata field 'model.kind' must be 'vae' or 'cvae' (got {_short(kind)})")
+    latent = _int_field(arch, "latent_dim", 1, MAX_LATENT_DIM, where="model.")
+    if latent is None:
+        raise CheckpointError("metadata field 'model.latent_dim' is missing")
+    hd = arch.get("hidden_dims")
+    if (not isinstance(hd, list) or not 1 <= len(hd) <= MAX_HIDDEN_LAYERS
+            or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_HIDDEN_WIDTH for x in hd)):
+        raise CheckpointError(f"metadata field 'model.hidden_dims' must be a list of 1 to {MAX_HIDDEN_LAYERS} layer "
+                              f"sizes from 1 to {MAX_HIDDEN_WIDTH:,} (got {_short(hd)})")
+    n_in = arch.get("input_dim", DIGIT_INPUT_DIM)
+    if n_in != DIGIT_INPUT_DIM or isinstance(n_in, bool):
+        raise CheckpointError(f"this model's input size is {_short(n_in)}, but the pages work on 28×28 = "
+                              f"{DIGIT_INPUT_DIM}-pixel digits ('model.input_dim' must be {DIGIT_INPUT_DIM})")
+    act = arch.get("activation", "relu")
+    if act not in ACTIVATIONS:
+        raise CheckpointError(f"metadata field 'model.activation' must be one of {', '.join(sorted(ACTIVATIONS))} "
+                              f"(got {_short(act)})")
+    nc = arch.get("num_classes", 0 if kind == "vae" else DIGIT_NUM_CLASSES)
+    if kind == "vae" and nc != 0:
+        raise CheckpointError(f"metadata field 'model.num_classes' must be 0 for a plain VAE (got {_short(nc)})")
+    if kind == "cvae" and (nc != DIGIT_NUM_CLASSES or isinstance(nc, bool)):
+        raise CheckpointError(f"this CVAE has {_short(nc)} classes, but the pages condition on the "
+                              f"{DIGIT_NUM_CLASSES} digit classes ('model.num_classes' must be {DIGIT_NUM_CLASSES})")
+    return {"kind": kind, "latent_dim": latent, "hidden_dims": list(hd), "input_dim": DIGIT_INPUT_DIM,
+            "activation": act, "num_classes": int(nc)}
+
+
+def validate_digit_metadata(meta: dict, tensors: dict | None = None) -> dict:
+    """Typed schema of the digit family's metadata, with ranges; returns a normalised copy.
+
+    Checked: architecture (:func:`validate_architecture`), the top-level copies of latent size and
+    classes, ``name`` (a valid model name), ``beta``, ``free_bits``, ``epochs``, ``steps``, ``seed``,
+    ``dataset`` (known name, counts), ``test_metrics`` (finite numbers or null), ``likelihood``,
+    ``binarization``, the text fields and the nested dicts' types.  With ``tensors`` also every
+    tensor's name and shape against the architecture.  Unknown extra fields are kept."""
+    m = dict(meta)
+    arch = validate_architecture(m.get("model"))
+    m["model"] = arch
+    for key, want in (("latent_dim", arch["latent_dim"]), ("num_classes", arch["num_classes"]),
+                      ("conditional", arch["kind"] == "cvae")):
+        if key in m and m[key] is not None and (m[key] != want or type(m[key]) is not type(want)):
+            raise CheckpointError(f"metadata field '{key}' ({_short(m[key])}) contradicts the architecture ({want})")
+    m["latent_dim"], m["num_classes"] = arch["latent_dim"], arch["num_classes"]
+    m["conditional"] = arch["kind"] == "cvae"
+    if m.get("name") is not None:
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            m["name"] = validate_name(m["name"])
+        except CheckpointError as exc:
+            raise CheckpointError(f"metadata field 'name' is not a valid model name: {exc}") from None
+    m["beta"] = _float_field(m, "beta", 0.0, MAX_BETA, default=1.0)
+    m["free_bits"] = _float_field(m, "free_bits", 0.0, 100.0)
+    m["epochs"] = _int_field(m, "epochs", 0, 1_000_000)
+    m["steps"] = _int_field(m, "steps", 0, 10**12)
+    m["seed"] = _int_field(m, "seed", -(2**63), 2**64 - 1)
+    m["likelihood"] = _choice_field(m, "likelihood", LIKELIHOODS, "bernoulli")
+    m["binarization"] = _choice_field(m, "binarization", BINARIZATIONS, "none")
+    for key in ("created", "code_version", "command", "dtype", "weights_sha256", "family", "description"):
+        _str_field(m, key)
+    for key in ("recipe", "kl_schedule", "training", "tensors"):
+        if m.get(key) is not None and not isinstance(m[key], dict):
+            raise CheckpointError(f"metadata field '{key}' must be an object (got {_short(m[key])})")
+    ds = m.get("dataset")
+    if ds is None:
+        ds = {}
+    if not isinstance(ds, dict):
+        raise CheckpointError(f"metadata field 'dataset' must be an object with a 'name' (got {_short(ds)})")
+    ds = dict(ds)
+    ds["name"] = ds.get("name", "mnist")
+    if ds["name"] not in DATASET_NAMES:
+        raise CheckpointError(f"metadata field 'dataset.name' must be one of {', '.join(DATASET_NAMES)} "
+                              f"(got {_short(ds['name'])})")
+    ds["n_train"] = _int_field(ds, "n_train", 0, 10**9, where="dataset.")
+    ds["n_test"] = _int_field(ds, "n_test", 0, 10**9, where="dataset.")
+    for key in ("source", "description"):
+        _str_field(ds, key, where="dataset.")
+    m["dataset"] = ds
+    tm = m.get("test_metrics")
+    if tm is None:
+        tm = {}
+    if not isinstance(tm, dict) or len(tm) > 64:
+        raise CheckpointError(f"metadata field 'test_metrics' must be an object of at most 64 numbers "
+                              f"(got {_short(tm)})")
+    for k, v in tm.items():
+        if len(k) > 64:
+            raise CheckpointError("metadata field 'test_metrics' has a key longer than 64 characters")
+        if v is not None and (not _is_num(v) or not math.isfinite(float(v)) or abs(v) > 1e12):
+            raise CheckpointError(f"metadata field 'test_metrics.{k[:40]}' must be a finite number (got {_short(v)})")
+    m["test_metrics"] = dict(tm)
+    if tensors is not None:
+        check_digit_tensors(arch, tensors)
+    return m
 
 
-def training_metadata(model: VAE, cfg, result, train_data, test_data, metrics: dict, name: str | None = None) -> dict:
-    """The metadata the CLI and the app record for a trained model."""
-    return {
+def check_digit_tensors(arch: dict, tensors: dict) -> None:
+    """Every tensor the architecture needs, with its shape, and no other (before building anything)."""
+    want = digit_tensor_shapes(arch)
+    missing, extra = sorted(set(want) - set(tensors)), sorted(set(tensors) - set(want))
+    if missing or extra:
+        raise CheckpointError(
+            f"the weights do not fit the architecture in the metadata (missing {missing[:3]}, "
+            f"unexpected {[e[:60] for e in extra[:3]]})")
+    for k, shape in want.items():
+        got = tuple(tensors[k].shape)
+        if got != shape:
+            raise CheckpointError(f"tensor {k!r} has shape {got}, the architecture needs {shape}")
+
+
+register_family(DEFAULT_FAMILY, validate_digit_metadata)
+
+
+# ------------------------------------------------------------------ digit family: metadata builder
+def dataset_info(train_data=None, test_data=None, **fields) -> dict:
+    """The 'dataset' metadata entry from DigitData objects and/or explicit fields."""
+    info = {}
+    if train_data is not None:
+        info.update(name=train_data.name, source=train_data.source, description=train_data.description,
+                    n_train=len(train_data))
+    if test_data is not None:
+        info["n_test"] = len(test_data)
+    info.update({k: v for k, v in fields.items() if v is not None})
+    info.setdefault("name", "mnist")
+    return info
+
+
+def _clean_metrics(metrics: dict | None) -> dict:
+    out = {}
+    for k, v in (metrics or {}).items():
+        if isinstance(v, bool) or not _is_num(v):
+            continue
+        if isinstance(v, float) or torch.is_tensor(v):
+            v = float(v)
+            out[k] = v if math.isfinite(v) else None
+        else:
+            out[k] = int(v)
+    return out
+
+
+def build_metadata(cfg, result=None, *, name: str | None = None, dataset: dict | None = None,
+                   test_metrics: dict | None = None, command: str | None = None, **extra) -> dict:
+    """THE metadata of a digit model trained with ``cfg`` (a TrainConfig): used by the CLI, the
+    Train & Models page and the β/KL Lab.  Non-finite metrics become null (JSON has no NaN);
+    ``likelihood`` / ``binarization`` come from the config when it has them."""
+    meta = {
+        "family": DEFAULT_FAMILY,
         "name": name,
         "recipe": cfg.to_dict(),
-        "command": ("python -m vae_core.train " + " ".join(sys.argv[1:])
-                    if sys.argv and "train" in sys.argv[0] else None),
-        "beta": cfg.beta,
+        "command": command,
+        "beta": float(cfg.beta),
         "kl_schedule": cfg.schedule.to_dict(),
-        "free_bits": cfg.free_bits,
-        "dataset": {
-            "name": train_data.name,
-            "source": train_data.source,
-            "description": train_data.description,
-            "n_train": len(train_data),
-            "n_test": len(test_data),
-        },
-        "epochs": result.epochs_done,
-        "steps": result.steps,
+        "free_bits": float(cfg.free_bits) if cfg.free_bits is not None else None,
+        "likelihood": getattr(cfg, "likelihood", "bernoulli"),
+        "binarization": getattr(cfg, "binarization", "none"),
+        "dataset": dataset if dataset is not None else {"name": "mnist"},
         "seed": cfg.seed,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "code_version": code_version(),
-        "test_metrics": {k: (float(v) if isinstance(v, float) else v) for k, v in metrics.items()},
-        "training": {
-            "train_seconds": round(result.train_seconds, 2),
-            "wall_seconds": round(result.wall_seconds, 2),
-            "samples_per_s": round(result.samples_per_s, 1),
-            "stopped": result.stopped,
-            "diverged": result.diverged,
-            "message": result.message,
-        },
+        "test_metrics": _clean_metrics(test_metrics),
     }
+    if result is not None:
+        meta.update({
+            "epochs": result.epochs_done,
+            "steps": result.steps,
+            "training": {
+                "train_seconds": round(float(result.train_seconds), 2),
+                "wall_seconds": round(float(getattr(result, "wall_seconds", result.train_seconds)), 2),
+                "samples_per_s": round(float(result.samples_per_s), 1),
+                "stopped": bool(result.stopped),
+                "diverged": bool(result.diverged),
+                "message": result.message,
+            },
+        })
+    meta.update(extra)
+    return meta
 
 
-# ------------------------------------------------------------------- save
+def training_metadata(model: VAE, cfg, result, train_data, test_data, metrics: dict, name: str | None = None) -> dict:
+    """The metadata the CLI records (kept for its call site): :func:`build_metadata` with the CLI's command."""
+    command = "python -m vae_core.train " + " ".join(sys.argv[1:]) if sys.argv and "train" in sys.argv[0] else None
+    return build_metadata(cfg, result, name=name, dataset=dataset_info(train_data, test_data),
+                          test_metrics=metrics, command=command)
+
+
+# ------------------------------------------------------------------- digit family: save / load
 def checkpoint_bytes(model: VAE, metadata: dict, dtype: str = "float32") -> tuple[bytes, bytes]:
-    """Serialise to (safetensors bytes, json bytes) without touching the disk."""
+    """Serialise a digit model to (safetensors bytes, json bytes) without touching the disk."""
     if dtype not in ("float32", "float16"):
         raise CheckpointError("dtype must be float32 or float16")
     tdtype = torch.float16 if dtype == "float16" else torch.float32
     state = {k: v.detach().to(tdtype).contiguous().clone() for k, v in model.state_dict().items()}
-    for k, v in state.items():
-        if not bool(torch.isfinite(v).all()):
-            raise CheckpointError(f"refusing to save: tensor {k!r} holds NaN or Inf values")
-    weights = st_save(state, metadata={"format": FORMAT})
     meta = dict(metadata)
     meta.update({
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "family": DEFAULT_FAMILY,
         "model": model.config(),
         "latent_dim": model.latent_dim,
         "conditional": model.conditional,
         "num_classes": model.num_classes,
         "dtype": dtype,
-        "tensors": {k: list(v.shape) for k, v in state.items()},
-        "weights_sha256": hashlib.sha256(weights).hexdigest(),
-        "weights_bytes": len(weights),
     })
-    return weights, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
+    return pair_bytes(state, meta)
 
 
 def save_checkpoint(path: str | os.PathLike, model: VAE, metadata: dict | None = None,
-                    dtype: str = "float32") -> tuple[Path, Path]:
-    """Write PATH.safetensors and PATH.json atomically; returns both paths."""
-    stem = _stem(path)
+                    dtype: str = "float32", overwrite: bool = True) -> tuple[Path, Path]:
+    """Write PATH.safetensors and PATH.json (whole or not at all, see the module doc); returns both paths."""
     weights, meta = checkpoint_bytes(model, metadata or {}, dtype)
-    wpath, jpath = stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
-    atomic_write_bytes(wpath, weights)
-    atomic_write_bytes(jpath, meta)
-    return wpath, jpath
+    return _write_pair_bytes(path, weights, meta, overwrite)
 
 
-# ------------------------------------------------------------------- load
-def _looks_pickled(data: bytes) -> bool:
-    return data[:1] == b"\x80" or data[:2] == b"PK" or data[:4] == b"\x8a\nl\xfc"
+def load_checkpoint_bytes(weights: bytes, meta_bytes: bytes, max_bytes: int = MAX_WEIGHTS_BYTES) -> tuple[VAE, dict]:
+    """Validate and load a digit checkpoint from its two files' contents."""
+    # the architecture is checked before the (bounded) weights are even parsed, so a bad 'model'
+    # entry is reported as such whatever the weights file holds
+    validate_architecture(parse_metadata(meta_bytes).get("model"))
+    tensors, meta = read_checkpoint_pair_bytes(weights, meta_bytes, max_bytes, family=DEFAULT_FAMILY)
+    return _build(tensors, meta)
 
 
-def parse_metadata(meta_bytes: bytes) -> dict:
-    if len(meta_bytes) > MAX_JSON_BYTES:
-        raise CheckpointError("the metadata file is larger than 1 MB: not a checkpoint of this app")
-    if _looks_pickled(meta_bytes):
-        raise CheckpointError("the metadata file is a pickle or zip archive, not JSON; it was not opened")
-    try:
-        meta = json.loads(meta_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"the metadata file is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"the metadata file is not a {FORMAT} file (missing or wrong 'format' field)")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"unsupported checkpoint format version {meta.get('format_version')!r}")
-    if not isinstance(meta.get("model"), dict):
-        raise CheckpointError("the metadata does not describe a model architecture")
-    return meta
-
-
-def load_checkpoint_bytes(weights: bytes, meta_bytes: bytes) -> tuple[VAE, dict]:
-    """Validate and load a checkpoint from its two files' contents."""
-    meta = parse_metadata(meta_bytes)
-    if _looks_pickled(weights):
-        raise CheckpointError("the weights file is a pickled PyTorch file (torch.save), not safetensors; "
-                              "pickles can run code, so it was not opened")
-    expected_len = meta.get("weights_bytes")
-    if expected_len is not None and len(weights) != expected_len:
-        raise CheckpointError(f"the weights file is {len(weights):,} bytes but its metadata says {expected_len:,}: "
-                              "truncated or from another checkpoint")
-    sha = meta.get("weights_sha256")
-    if sha is not None and hashlib.sha256(weights).hexdigest() != sha:
-        raise CheckpointError("the weights file does not match its metadata (checksum differs): corrupt or mismatched")
-    try:
-        state = st_load(weights)
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"the weights file is not a readable safetensors file ({exc})") from None
-    try:
-        model = build_model(meta["model"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"the metadata's model description is invalid ({exc})") from None
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    extra = sorted(set(state) - set(own))
-    if missing or extra:
-        raise CheckpointError(
-            f"the weights do not fit the architecture in the metadata (missing {missing[:3]}, unexpected {extra[:3]})")
-    for k, v in own.items():
-        t = state[k]
-        if tuple(t.shape) != tuple(v.shape):
-            raise CheckpointError(f"tensor {k!r} has shape {tuple(t.shape)}, the architecture needs {tuple(v.shape)}")
-        if t.dtype not in (torch.float32, torch.float16, torch.bfloat16):
-            raise CheckpointError(f"tensor {k!r} has dtype {t.dtype}; expected floating point weights")
-        if not bool(torch.isfinite(t).all()):
-            raise CheckpointError(f"tensor {k!r} contains NaN or Inf values")
-    model.load_state_dict({k: state[k].to(torch.float32) for k in own})
+def _build(tensors: dict, meta: dict) -> tuple[VAE, dict]:
+    model = build_model(meta["model"])  # sizes validated and matched against the tensors already
+    model.load_state_dict(tensors)
     model.eval()
     return model, meta
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[VAE, dict]:
+def load_checkpoint(path: str | os.PathLike, max_bytes: int = MAX_WEIGHTS_BYTES) -> tuple[VAE, dict]:
     """Load ``PATH.safetensors`` + ``PATH.json`` (PATH may name either file or the stem)."""
-    stem = _stem(path)
-    wpath, jpath = stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+    wpath, jpath = pair_paths(path)
     for p in (wpath, jpath):
         if not p.is_file():
-            raise CheckpointError(f"missing checkpoint file {p}")
+            raise CheckpointError(f"missing checkpoint file {p.name}")
     if jpath.stat().st_size > MAX_JSON_BYTES:
         raise CheckpointError("the metadata file is larger than 1 MB: not a checkpoint of this app")
-    model, meta = load_checkpoint_bytes(wpath.read_bytes(), jpath.read_bytes())
-    meta.setdefault("name", stem.name)
+    validate_architecture(parse_metadata(jpath.read_bytes()).get("model"))
+    tensors, meta = read_checkpoint_pair(path, max_bytes, family=DEFAULT_FAMILY)
+    model, meta = _build(tensors, meta)
     if not meta.get("name"):
-        meta["name"] = stem.name
+        meta["name"] = wpath.name.removesuffix(".safetensors")
     return model, meta
-
-
-def list_checkpoints(folder: str | os.PathLike) -> list[Path]:
-    """Stems of the checkpoints (pairs of .safetensors + .json) in a folder, sorted by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    return sorted(p.with_suffix("") for p in folder.glob("*.safetensors") if p.with_suffix(".json").is_file())
