@@ -301,3 +301,121 @@ def test_validate_name_rejects_paths_and_junk(bad):
 def test_validate_name_accepts_plain_stems(good):
     assert validate_name(good) == good
     assert validate_name(f"  {good} ") == good
+
+
+# ------------------------------------------------------------------ digit family: typed metadata schema
+def _meta_with(**change) -> tuple[bytes, bytes]:
+    """A valid small checkpoint's bytes with top-level metadata fields replaced (None deletes)."""
+    weights, meta = checkpoint_bytes(_vae(2), {"name": "m", "beta": 1.0, "epochs": 3,
+                                                "dataset": {"name": "mnist", "n_train": 100},
+                                                "test_metrics": {"neg_elbo": 150.0, "iwae_k": 50}})
+    d = json.loads(meta)
+    for k, v in change.items():
+        if v is None:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return weights, json.dumps(d).encode()
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"beta": "abc"}, "'beta' must be a finite number"),
+    ({"beta": 1e9}, "'beta' must be a finite number from 0 to 1000"),
+    ({"beta": -1}, "'beta'"),
+    ({"beta": True}, "'beta'"),
+    ({"test_metrics": [1, 2]}, "'test_metrics' must be an object"),
+    ({"test_metrics": {"neg_elbo": "x"}}, "'test_metrics.neg_elbo' must be a finite number"),
+    ({"dataset": "mnist"}, "'dataset' must be an object"),
+    ({"dataset": {"name": "cifar10"}}, "'dataset.name' must be one of mnist, fashion-mnist, kmnist"),
+    ({"dataset": {"name": "mnist", "n_train": "lots"}}, "'dataset.n_train'"),
+    ({"name": 12345}, "'name' is not a valid model name"),
+    ({"name": "../../etc/passwd"}, "'name' is not a valid model name"),
+    ({"name": "mnist-z2.json"}, "'name' is not a valid model name"),
+    ({"epochs": "5"}, "'epochs' must be a whole number"),
+    ({"epochs": 10**4000}, "'epochs' must be a whole number"),
+    ({"free_bits": float("inf")}, "'free_bits'"),
+    ({"likelihood": "gaussian"}, "'likelihood' must be one of bernoulli, continuous_bernoulli"),
+    ({"binarization": "magic"}, "'binarization' must be one of"),
+    ({"latent_dim": 5}, "'latent_dim' .* contradicts the architecture"),
+    ({"conditional": True}, "'conditional' .* contradicts"),
+    ({"recipe": "lr=10"}, "'recipe' must be an object"),
+    ({"command": ["rm", "-rf"]}, "'command' must be text"),
+])
+def test_hostile_metadata_fields_refused_naming_the_field(change, words):
+    weights, meta = _meta_with(**change)
+    with pytest.raises(CheckpointError, match=words):
+        load_checkpoint_bytes(weights, meta)
+
+
+@pytest.mark.parametrize(("arch_change", "words"), [
+    ({"hidden_dims": [10**7]}, "'model.hidden_dims' must be a list of 1 to 8 layer sizes from 1 to 4,096"),
+    ({"hidden_dims": [20000, 20000]}, "'model.hidden_dims'"),
+    ({"hidden_dims": []}, "'model.hidden_dims'"),
+    ({"hidden_dims": "512,256"}, "'model.hidden_dims'"),
+    ({"latent_dim": 0}, "'model.latent_dim' must be a whole number from 1 to 256"),
+    ({"latent_dim": 1000}, "'model.latent_dim'"),
+    ({"latent_dim": 2.5}, "'model.latent_dim'"),
+    ({"input_dim": 100}, "input size is 100, but the pages work on 28×28 = 784-pixel digits"),
+    ({"kind": "cvae", "num_classes": 3}, "this CVAE has 3 classes, but the pages condition on the 10 digit classes"),
+    ({"kind": "transformer"}, "'model.kind'"),
+    ({"activation": "__import__('os')"}, "'model.activation'"),
+    ({"num_classes": 4}, "'model.num_classes' must be 0"),
+])
+def test_architecture_outside_the_schema_refused_before_anything_is_built(monkeypatch, arch_change, words):
+    import vae_core.checkpoints as ck
+
+    def no_build(*_a, **_k):
+        raise AssertionError("a model was built from unchecked metadata")
+
+    monkeypatch.setattr(ck, "build_model", no_build)
+    weights, meta = checkpoint_bytes(_vae(2), {})
+    d = json.loads(meta)
+    d["model"].update(arch_change)
+    with pytest.raises(CheckpointError, match=words):
+        load_checkpoint_bytes(weights, json.dumps(d).encode())
+
+
+def test_large_architecture_with_small_weights_refused_by_shapes_before_build(monkeypatch):
+    """A 1 KB edit claiming 8 layers of 4,096 (within the ranges; ~1 GB to build) is refused from the tensor
+    shapes alone, without building the model."""
+    import vae_core.checkpoints as ck
+
+    built = []
+    monkeypatch.setattr(ck, "build_model", lambda cfg: built.append(cfg))
+    weights, meta = checkpoint_bytes(_vae(2), {})
+    d = json.loads(meta)
+    d["model"]["hidden_dims"] = [4096] * 8
+    with pytest.raises(CheckpointError, match="do not fit the architecture"):
+        load_checkpoint_bytes(weights, json.dumps(d).encode())
+    assert built == []
+
+
+def test_fields_other_helpers_add_are_accepted_and_defaults_filled():
+    weights, meta = _meta_with(likelihood="continuous_bernoulli", binarization="dynamic",
+                               test_metrics={"neg_elbo": 150.0, "fid": 12.5, "iwae_nll": None},
+                               binarization_fingerprint="abc123", extra_note="kept")
+    _, m = load_checkpoint_bytes(weights, meta)
+    assert m["likelihood"] == "continuous_bernoulli" and m["binarization"] == "dynamic"
+    assert m["test_metrics"] == {"neg_elbo": 150.0, "fid": 12.5, "iwae_nll": None}
+    assert m["extra_note"] == "kept" and m["binarization_fingerprint"] == "abc123"
+    weights, meta = _meta_with(likelihood=None, binarization=None, beta=None, dataset=None, test_metrics=None)
+    _, m = load_checkpoint_bytes(weights, meta)
+    assert (m["likelihood"], m["binarization"], m["beta"], m["dataset"]["name"], m["test_metrics"]) == (
+        "bernoulli", "none", 1.0, "mnist", {})
+    assert m["family"] == "mlp-vae"
+
+
+def test_other_family_refused_by_the_digit_loader(tmp_path):
+    from vae_core.checkpoints import write_checkpoint_pair
+
+    write_checkpoint_pair(tmp_path / "seq", {"w": torch.zeros(2)}, {"family": "seq-vae"})
+    with pytest.raises(CheckpointError, match="'seq-vae' checkpoint, not a 'mlp-vae' one"):
+        load_checkpoint(tmp_path / "seq")
+
+
+def test_every_shipped_checkpoint_passes_the_schema():
+    shipped = list_checkpoints(Path(__file__).resolve().parents[2] / "checkpoints")
+    assert len(shipped) >= 6
+    for stem in shipped:
+        model, meta = load_checkpoint(stem)
+        assert meta["family"] == "mlp-vae" and meta["dataset"]["name"] == "mnist" and model.input_dim == 784
