@@ -2,11 +2,11 @@
 a 10k MNIST subset with the lab's default architecture.  Prints seconds per model-epoch and the time from
 "start" to the first step report of every model (what the lab's live plots wait for).
 
-    VAE_DATA_DIR=/work/shared/datasets .venv/bin/python bench/lab_epoch.py [--betas 0,0.5,1,4,16]
+    VAE_DATA_DIR=/work/shared/datasets .venv/bin/python -m bench.lab_epoch [--betas 0,0.5,1,4,16]
         [--hidden 256] [--latent 2] [--subset 10000] [--epochs 1] [--log-every N]
 
-No assertions: the figures go in the report / README.  The budget is < 5 s per model-epoch and < 2 s to the
-first report on the 2-core CPU box.
+Run from the repository root.  No assertions: the figures go in the report / README.  The budget is < 5 s per
+model-epoch and < 2 s to the first report on the 2-core CPU box.
 """
 
 from __future__ import annotations
@@ -14,16 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
-
-from vae_core.analysis import LAB_HIDDEN, LAB_LOG_EVERY  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.train import TrainConfig, Trainer  # noqa: E402
+from vae_core.analysis import LAB_HIDDEN, LAB_LOG_EVERY
+from vae_core.data import load_dataset
+from vae_core.train import TrainConfig, Trainer
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ shares one interface (AntixK/PyTorch-VAE style):
 * ``decode(z[, y]) -> (N, 784)``      Bernoulli means (pixel probabilities) in [0, 1]
 * ``decode_logits(z[, y])``           the same before the sigmoid (numerically stable losses)
 * ``reparameterize(mu, logvar)``      z = mu + sigma * eps  (Thm 2.1)
-* ``forward(x[, y]) -> ForwardOutput(logits, mu, logvar, z)``
+* ``forward(x[, y][, generator]) -> ForwardOutput(logits, mu, logvar, z)``
 * ``sample(n[, y])``                  decode draws from the prior p(z) = N(0, I)
 """
 
@@ -125,9 +125,11 @@ class VAE(nn.Module):
         eps = torch.randn(std.shape, generator=generator, dtype=std.dtype, device=std.device)
         return mu + eps * std
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ForwardOutput:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> ForwardOutput:
+        """Encode, draw one z ~ q(z|x) (eps from ``generator``, else torch's global one), decode to logits."""
         mu, logvar = self.encode(x, y)
-        z = self.reparameterize(mu, logvar)
+        z = self.reparameterize(mu, logvar, generator)
         return ForwardOutput(self.decode_logits(z, y), mu, logvar, z)
 
     @torch.no_grad()

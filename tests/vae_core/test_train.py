@@ -1,7 +1,9 @@
-"""Unit tests for vae_core.train: learning, determinism, reports, cooperative stop, the NaN guard, the CLI."""
+"""Unit tests for vae_core.train (and its fast_step and cli): learning, the plain and the fast path, determinism
+and isolation from process state, reports, cooperative stop, the NaN guard, the CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -10,9 +12,11 @@ import pytest
 import torch
 
 from vae_core import load_checkpoint, load_dataset
+from vae_core.cli import main
+from vae_core.fast_step import ReluMLPStep
 from vae_core.models import CVAE, VAE, build_model
 from vae_core.objectives import evaluate, vae_loss
-from vae_core.train import TrainConfig, Trainer, _ReluMLPStep, main, neg_elbo_with_stats, train
+from vae_core.train import TrainConfig, Trainer, stream_seed, torch_threads, train
 
 SMALL = dict(latent_dim=2, hidden_dims=(64,), batch_size=128, seed=0)
 
@@ -84,7 +88,7 @@ def test_cvae_trains_with_labels(digits):
         Trainer(digits.images, cfg)
 
 
-def test_non_relu_models_train_through_autograd(digits):
+def test_non_relu_models_take_the_plain_path(digits):
     cfg = TrainConfig(**{**SMALL, "hidden_dims": (32,)}, activation="elu", epochs=2, log_every=0)
     t = Trainer(digits.images, cfg)
     assert t.fast is None
@@ -95,51 +99,49 @@ def test_non_relu_models_train_through_autograd(digits):
 
 
 @pytest.mark.parametrize("conditional", [False, True])
-def test_fast_path_trains_like_autograd(digits, conditional):
+def test_fast_path_trains_like_the_plain_path(digits, conditional):
     cfg = TrainConfig(**{**SMALL, "hidden_dims": (48, 24)}, conditional=conditional, epochs=1, log_every=1,
                       free_bits=0.05)
-    # one after the other: both draw eps from torch's global generator, which each Trainer seeds
-    fast = Trainer(digits.images, cfg, digits.labels, fast=True)
-    for _ in range(10):
+    fast = Trainer(digits.images, cfg, digits.labels)
+    plain = Trainer(digits.images, dataclasses.replace(cfg, fast=False), digits.labels)
+    assert fast.fast is not None and plain.fast is None
+    for _ in range(10):  # interleaved: each draws its noise from its own generator
         fast.step()
-    slow = Trainer(digits.images, cfg, digits.labels, fast=False)
-    for _ in range(10):
-        slow.step()
-    assert fast.fast is not None and slow.fast is None
+        plain.step()
     # same eps draws, same data order; only floating-point summation order differs
-    for (k, a), b in zip(fast.model.state_dict().items(), slow.model.state_dict().values()):
+    for (k, a), b in zip(fast.model.state_dict().items(), plain.model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
-    for ra, rb in zip(fast.result.history, slow.result.history):
+    assert len(fast.result.history) == len(plain.result.history) == 10
+    for ra, rb in zip(fast.result.history, plain.result.history):
         assert ra.loss == pytest.approx(rb.loss, rel=1e-5)
         assert ra.kl_per_dim == pytest.approx(rb.kl_per_dim, rel=1e-4, abs=1e-6)
 
 
 @pytest.mark.parametrize("make", [lambda: VAE(3, (40, 20)), lambda: CVAE(4, (24,))], ids=["vae", "cvae"])
-def test_fast_gradients_equal_vae_loss_gradients(make):
-    """Hand-written backward == autograd through objectives.vae_loss, incl. a free-bits mask that cuts some dims."""
-    torch.manual_seed(0)  # the weights must not depend on which tests ran before
+def test_fast_step_equals_the_plain_path_on_the_same_batch_and_noise(make):
+    """ReluMLPStep's loss and hand-written gradients == Trainer's plain path (model(x) + vae_loss + backward) on
+    the same batch with the same noise, incl. a free-bits mask that cuts some dims."""
     model = make()
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(40, 784, generator=g)
-    y = torch.randint(0, 10, (40,), generator=g) if model.conditional else None
-    with torch.no_grad():  # spread the per-dimension KLs so that the free-bits floor splits them
+    with torch.no_grad():  # weights independent of the tests that ran before; spread the per-dimension KLs
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
         model.fc_mu.weight[0].mul_(50)
         model.fc_mu.bias[1] = 2.0
-    step = _ReluMLPStep(model)
-    assert _ReluMLPStep.supports(model)
-    torch.manual_seed(1)
+    x = torch.rand(40, 784, generator=g)
+    y = torch.randint(0, 10, (40,), generator=g) if model.conditional else None
+    step = ReluMLPStep(model)
+    assert ReluMLPStep.supports(model)
     with torch.no_grad():
-        out = model(x, y) if model.conditional else model(x)
+        out = model(x, y, generator=torch.Generator().manual_seed(1))
         kl_dims = vae_loss(out.logits, x, out.mu, out.logvar).kl_per_dim.sort().values
     floor = float(kl_dims[0] + kl_dims[1]) / 2  # between the two smallest: the floor cuts exactly one dimension
     for beta, free_bits in ((1.0, 0.0), (3.0, floor)):
-        torch.manual_seed(1)
-        stats = step.forward(x, y, beta, free_bits)
+        stats = step.forward(x, y, beta, free_bits, torch.Generator().manual_seed(1))
         step.backward()
         fast = {k: p.grad.clone() for k, p in model.named_parameters()}
         model.zero_grad(set_to_none=True)
-        torch.manual_seed(1)
-        out = model(x, y) if model.conditional else model(x)
+        out = model(x, y, generator=torch.Generator().manual_seed(1))
         terms = vae_loss(out.logits, x, out.mu, out.logvar, beta, free_bits)
         if free_bits:
             mask = terms.kl_per_dim >= free_bits
@@ -150,27 +152,88 @@ def test_fast_gradients_equal_vae_loss_gradients(make):
         assert stats[2].item() == pytest.approx(terms.kl.item(), rel=1e-5)
         torch.testing.assert_close(stats[3:], terms.kl_per_dim, rtol=1e-5, atol=1e-7)
         for k, p in model.named_parameters():
-            torch.testing.assert_close(fast[k], p.grad, rtol=1e-4, atol=1e-6, msg=k)
-        # and the autograd Function used for other models agrees too
-        model.zero_grad(set_to_none=True)
-        torch.manual_seed(1)
-        out = model(x, y) if model.conditional else model(x)
-        loss, st2 = neg_elbo_with_stats(out.logits, x, out.mu, out.logvar, beta, free_bits)
-        loss.backward()
-        torch.testing.assert_close(st2, stats, rtol=1e-5, atol=1e-6)
-        for k, p in model.named_parameters():
+            assert float(p.grad.abs().max()) > 0, k  # a real gradient, not two zeros agreeing
             torch.testing.assert_close(fast[k], p.grad, rtol=1e-4, atol=1e-6, msg=k)
         model.zero_grad(set_to_none=True)
+    with pytest.raises(RuntimeError, match="forward"):
+        step.backward()  # the saved activations are used once
+
+
+def test_trainer_paths_compute_the_same_first_step(digits):
+    """Trainer._forward/_backward of the two paths on the same first batch and noise: same stats, same grads."""
+    cfg = TrainConfig(**{**SMALL, "hidden_dims": (32, 16)}, epochs=1, beta=2.0)
+    grads = {}
+    stats = {}
+    for fast in (True, False):
+        t = Trainer(digits.images, dataclasses.replace(cfg, fast=fast))
+        xb = t.images.index_select(0, t.perm[:t.bs])
+        s, loss = t._forward(xb, None, cfg.beta)
+        t._backward(loss)
+        stats[fast] = s
+        grads[fast] = {k: p.grad.clone() for k, p in t.model.named_parameters()}
+    torch.testing.assert_close(stats[True], stats[False], rtol=1e-5, atol=1e-6)
+    for k in grads[True]:
+        torch.testing.assert_close(grads[True][k], grads[False][k], rtol=1e-4, atol=1e-6, msg=k)
+
+
+def test_interleaved_trainers_match_each_trained_alone(digits):
+    """The β/KL Lab steps several trainers in lockstep: each must end exactly where it ends when trained alone,
+    and training must leave torch's global RNG, grad mode and thread count as it found them."""
+    cfgs = [TrainConfig(**SMALL, epochs=2, log_every=4, beta=b, fast=f) for b, f in ((0.5, True), (4.0, False))]
+    alone = [train(digits.images, c) for c in cfgs]
+    threads = torch.get_num_threads()
+    together = [Trainer(digits.images, c) for c in cfgs]
+    with torch.no_grad():  # a caller's grad mode must not stop the plain path from learning
+        while not all(t.done for t in together):
+            for t in together:
+                t.step()
+            torch.randn(3)  # someone else using the global RNG between steps changes nothing
+    for a, t in zip(alone, together):
+        wa, wt = _weights(a.model), _weights(t.model)
+        assert all(torch.equal(wa[k], wt[k]) for k in wa)
+        assert [r.loss for r in a.history] == [r.loss for r in t.result.history]
+    assert not torch.equal(_weights(alone[0].model)["fc_out.weight"], _weights(alone[1].model)["fc_out.weight"])
+    assert torch.is_grad_enabled() and torch.get_num_threads() == threads
+    for c in cfgs:  # building and stepping a trainer draws nothing from torch's global RNG
+        torch.manual_seed(123)
+        want = torch.randn(3)
+        torch.manual_seed(123)
+        t = Trainer(digits.images, c)
+        t.step()
+        t.step()
+        assert torch.equal(torch.randn(3), want)
+
+
+def test_thread_count_is_set_per_step_and_restored(digits):
+    before = torch.get_num_threads()
+    want = 2 if before == 1 else 1
+    seen = []
+    t = Trainer(digits.images, TrainConfig(**SMALL, epochs=1, log_every=1, num_threads=want),
+                callback=lambda r: seen.append(torch.get_num_threads()))
+    assert torch.get_num_threads() == before
+    t.step()
+    assert seen == [want] and torch.get_num_threads() == before
+    with torch_threads(0):
+        assert torch.get_num_threads() == before
+
+
+def test_noise_stream_seeds_are_distinct_and_stable():
+    assert stream_seed(0, "noise") == stream_seed(0, "noise")
+    assert len({stream_seed(s, k) for s in range(5) for k in ("noise", "data")}) == 10
+    assert 0 <= stream_seed(2**40, "noise") < 2**63
 
 
 def test_fast_path_only_for_plain_relu_models():
-    assert _ReluMLPStep.supports(VAE(2, (8,)))
-    assert not _ReluMLPStep.supports(VAE(2, (8,), activation="tanh"))
+    assert ReluMLPStep.supports(VAE(2, (8,))) and ReluMLPStep.supports(CVAE(2, (8,)))
+    assert not ReluMLPStep.supports(VAE(2, (8,), activation="tanh"))
+    assert not ReluMLPStep.supports(VAE(2, (8,)).double())
 
     class Custom(VAE):
         pass
 
-    assert not _ReluMLPStep.supports(Custom(2, (8,)))
+    assert not ReluMLPStep.supports(Custom(2, (8,)))
+    with pytest.raises(ValueError, match="ReLU"):
+        ReluMLPStep(VAE(2, (8,), activation="elu"))
 
 
 # ------------------------------------------------------------------ reports
@@ -252,10 +315,11 @@ def test_cooperative_stop_with_a_callable_and_an_already_set_event(digits):
 # ------------------------------------------------------------------ the NaN guard
 @pytest.mark.parametrize("fast", [True, False])
 def test_nan_guard_on_an_absurd_learning_rate(digits, fast):
-    cfg = TrainConfig(**SMALL, epochs=3, lr=1e6, log_every=1)
+    cfg = TrainConfig(**SMALL, epochs=3, lr=1e6, log_every=1, fast=fast)
     torch.manual_seed(cfg.seed)
     init = _weights(build_model(cfg.model_config()))
-    t = Trainer(digits.images, cfg, fast=fast)
+    t = Trainer(digits.images, cfg)
+    assert (t.fast is not None) is fast
     while t.step():
         pass
     res = t.result
