@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-import ui
+from ui.images import strip, to_image_cell
+from ui.state import require_data, require_model
 from vae_core.applications import (
     anomaly_scores,
     as_image_rows,
@@ -75,8 +76,8 @@ def score_all(key: str, n: int, angle: int, kind: str, _model, _inputs) -> dict:
 
 
 st.title("Anomaly Detection")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 st.markdown(
     "A VAE trained only on handwritten digits has learnt what digits look like. Show it something else and "
     "it can neither encode nor redraw it well: the **score** is high. The seed's recipe: *reconstruction error "
@@ -171,7 +172,7 @@ if d_score is not None:
     pct = 100 * float(np.mean(scores[NORMAL] < d_score))
     rec = mean_reconstruction(am.model, d_x, d_lab).numpy()
     c1, c2 = st.columns([1, 3])
-    c1.image(ui.to_image_cell(ui.strip([d_x[0].numpy(), rec[0]]), 84), caption="your drawing | reconstruction")
+    c1.image(to_image_cell(strip([d_x[0].numpy(), rec[0]]), 84), caption="your drawing | reconstruction")
     c2.markdown(f"**Your drawing** (from the Drawing Board) scores **{d_score:,.1f} nats**, higher than "
                 f"{pct:.1f} % of the MNIST test digits. At τ = {thr:,.1f} it is "
                 + ("**flagged as anomalous**." if d_score >= thr else "**accepted as a normal digit**."))
@@ -243,7 +244,7 @@ if top:
         for col, j in zip(cols, range(s, min(s + per_row, len(top)))):
             name, i, sc = top[j]
             where = name if name == "your drawing" else f"{name} #{i}"
-            col.image(ui.to_image_cell(ui.strip([xs[j].numpy(), recs[j]]), 84), width="stretch",
+            col.image(to_image_cell(strip([xs[j].numpy(), recs[j]]), 84), width="stretch",
                       caption=f"{where} · {sc:,.1f} nats" + (" · flagged" if sc >= thr else ""))
     st.caption("Each pair: the input (left) and its reconstruction decode(μ) (right)"
                + (", decoded with the class that fits best" if am.conditional else "")

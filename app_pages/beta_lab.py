@@ -14,16 +14,24 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.colors import sample_colorscale
-from plotly.subplots import make_subplots
 
-import ui
+from ui.fmt import fmt_beta
+from ui.images import to_image_cell, wrap_strip
+from ui.jobs_view import progress_line, show_job_end, wait_first_reports
+from ui.lab_figures import (
+    Entry,
+    collapse_curves_figure,
+    kl_bars_figure,
+    kl_weight_figure,
+    rd_figure,
+    rd_table,
+    scatter_figure,
+)
+from ui.state import BY_MODEL_KEY, ActiveModel, add_session_model, get_data, get_model, session_id
 from vae_core import CheckpointError, DataUnavailable
 from vae_core.analysis import (
     AU_THRESHOLD,
@@ -37,9 +45,6 @@ from vae_core.analysis import (
     LAB_LOG_EVERY,
     ModelStats,
     diagnose_collapse,
-    ema,
-    equal_elbo_lines,
-    focus_range,
     free_bits_penalty,
     kl_weight_curve,
     model_stats,
@@ -47,7 +52,7 @@ from vae_core.analysis import (
     sweep_trend,
 )
 from vae_core.jobs import CapacityError, get_manager
-from vae_core.latent import PCA, decode_np
+from vae_core.latent import decode_np
 from vae_core.train import TrainConfig
 
 SHIPPED_SWEEP = ["mnist-z2-beta0.5", "mnist-z2", "mnist-z2-beta4", "mnist-z2-beta16"]
@@ -58,189 +63,30 @@ BETA_CHOICES = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
 SUBSETS = [1_000, 2_000, 5_000, 10_000, 20_000, 60_000]
 POLL_S = 1.0  # the R-D plane and KL bars while training
 VIEWS_POLL_S = 3.0  # latent maps, reconstructions and samples while training
-INACTIVE = "#c7c7c7"
-
-
-@dataclass
-class Entry:
-    """One model of a sweep as the page draws it."""
-
-    label: str
-    beta: float
-    model: torch.nn.Module | None
-    stats: ModelStats | None  # on the first test digits
-    traj: np.ndarray | None  # (n, 3) step, rate, distortion of the training reports
-    live: bool = False
-    title: str = ""  # short name in plot titles (default "β = …")
-
-    @property
-    def short(self) -> str:
-        return self.title or f"β = {fmt_beta(self.beta)}"
-
-
-def beta_colors(n: int) -> list[str]:
-    return sample_colorscale("Plasma", list(np.linspace(0.0, 0.85, n))) if n > 1 else ["#0d0887"]
-
-
-def fmt_beta(b: float) -> str:
-    return f"{b:g}"
 
 
 # ------------------------------------------------------------------ cached evaluation
-@st.cache_resource(show_spinner="Evaluating the model on test digits…", max_entries=64)
-def cached_stats(key: str, n: int, _model) -> ModelStats:
-    test = ui.get_data("test")
-    return model_stats(_model, test.images[:n], test.labels[:n])
+@st.cache_resource(show_spinner="Evaluating the model on test digits…", max_entries=64, hash_funcs=BY_MODEL_KEY)
+def cached_stats(am: ActiveModel, n: int) -> ModelStats:
+    test = get_data("test")
+    return model_stats(am.model, test.images[:n], test.labels[:n])
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def live_stats(key: str, bucket: int, n: int, _model) -> ModelStats:
+@st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=BY_MODEL_KEY)
+def live_stats(am: ActiveModel, bucket: int, n: int) -> ModelStats:
     """Stats of a model that is still training, at most once per LIVE_STATS_S seconds (leave the CPU to training)."""
-    test = ui.get_data("test")
-    return model_stats(_model, test.images[:n], test.labels[:n])
+    test = get_data("test")
+    return model_stats(am.model, test.images[:n], test.labels[:n])
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def train_subset(n: int):
-    return ui.get_data("train").subset(n, seed=0)
+    return get_data("train").subset(n, seed=0)
 
 
 def demo_indices(labels: np.ndarray) -> np.ndarray:
     """The first test digit of each class 0-9."""
     return np.array([int(np.flatnonzero(labels == c)[0]) for c in range(10) if (labels == c).any()])
-
-
-# ------------------------------------------------------------------ figures
-def rd_figure(entries: list[Entry]) -> go.Figure:
-    """The rate–distortion plane: a smoothed training path per β, the test-set point, lines of equal ELBO."""
-    cols = beta_colors(len(entries))
-    rates, dists = [], []
-    for e in entries:
-        if e.traj is not None and len(e.traj):
-            rates.append(e.traj[:, 1])
-            dists.append(ema(e.traj[:, 2]))
-        if e.stats is not None:
-            rates.append(np.array([e.stats.rate]))
-            dists.append(np.array([e.stats.distortion]))
-    r_lo, r_hi = focus_range(rates, tail=0.8)
-    r_lo = min(-0.03 * r_hi, 0.0) if r_lo < 0.1 * r_hi else r_lo
-    d_lo, d_hi = focus_range(dists, tail=0.6)
-    fig = go.Figure()
-    for i, (c, seg) in enumerate(equal_elbo_lines((r_lo, r_hi), (d_lo, d_hi), n=8)):
-        fig.add_trace(go.Scatter(x=seg[:, 0], y=seg[:, 1], mode="lines", line=dict(color="#999", width=1, dash="dot"),
-                                 name="equal ELBO: D + R = const", legendgroup="elbo", showlegend=i == 0,
-                                 hoverinfo="skip"))
-        fig.add_annotation(x=seg[1, 0], y=seg[1, 1], text=f"−ELBO {c:g}", showarrow=False, xanchor="right",
-                           yanchor="bottom", font=dict(size=11, color="#777"))
-    for e, col in zip(entries, cols):
-        name = f"β = {fmt_beta(e.beta)}"
-        shown = False
-        if e.traj is not None and len(e.traj):
-            fig.add_trace(go.Scatter(
-                x=e.traj[:, 1], y=ema(e.traj[:, 2]), mode="lines", name=name, legendgroup=e.label,
-                line=dict(color=col, width=2), customdata=e.traj[:, 0],
-                hovertemplate=f"{name}, training batches<br>step %{{customdata:.0f}}<br>R %{{x:.2f}} · "
-                              "D %{y:.1f} nats<extra></extra>"))
-            fig.add_trace(go.Scatter(x=e.traj[-1:, 1], y=ema(e.traj[:, 2])[-1:], mode="markers", legendgroup=e.label,
-                                     showlegend=False, marker=dict(color=col, size=8, symbol="circle-open"),
-                                     hoverinfo="skip"))
-            shown = True
-        if e.stats is not None:
-            s = e.stats
-            fig.add_trace(go.Scatter(
-                x=[s.rate], y=[s.distortion], mode="markers", name=name, legendgroup=e.label, showlegend=not shown,
-                marker=dict(color=col, size=15, line=dict(color="white", width=2)),
-                hovertemplate=f"{name} on {len(s.mu):,} test digits<br>rate R = {s.rate:.2f} nats<br>distortion D = "
-                              f"{s.distortion:.1f} nats<br>−ELBO = D + R = {s.neg_elbo:.1f}<br>β-loss D + βR = "
-                              f"{s.beta_loss(e.beta):.1f}<extra></extra>"))
-    fig.update_layout(
-        height=470, margin=dict(l=10, r=10, t=10, b=10), uirevision="rd-plane",
-        xaxis=dict(title="rate R = KL(q(z|x) ‖ p(z))   [nats / image]", range=[r_lo, r_hi], zeroline=False),
-        yaxis=dict(title="distortion D = −E_q[log p(x|z)]   [nats / image]", range=[d_lo, d_hi]),
-        legend=dict(title_text="KL weight", orientation="v"),
-    )
-    return fig
-
-
-def kl_bars_figure(entries: list[Entry], lam: float | None = None, height: int = 270) -> go.Figure:
-    """Per-dimension KL of each model on test digits; grey bars are inactive units (Cov_x E_q[z_j] <= 0.01)."""
-    shown = [e for e in entries if e.stats is not None]
-    titles = [f"{e.short}: {e.stats.n_active}/{len(e.stats.kl_per_dim)} active" for e in shown]
-    fig = make_subplots(rows=1, cols=max(len(shown), 1), shared_yaxes=True, subplot_titles=titles or None,
-                        horizontal_spacing=0.03)
-    for i, e in enumerate(shown, start=1):
-        k = e.stats.kl_per_dim
-        act = e.stats.active
-        fig.add_trace(go.Bar(
-            x=np.arange(1, len(k) + 1), y=k, marker_color=[("#1f77b4" if a else INACTIVE) for a in act],
-            customdata=e.stats.latent_var, showlegend=False,
-            hovertemplate="z%{x}: KL %{y:.3f} nats<br>Cov<sub>x</sub> E[z] = %{customdata:.3f}<extra></extra>"),
-            row=1, col=i)
-        if lam:
-            fig.add_hline(y=lam, line=dict(color="#d62728", dash="dash", width=1), row=1, col=i)
-        fig.update_xaxes(title_text="latent dimension j", row=1, col=i, dtick=1 if len(k) <= 10 else 5)
-    fig.update_yaxes(title_text="KL_j  [nats]", row=1, col=1)
-    fig.update_annotations(font_size=13)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), bargap=0.15)
-    return fig
-
-
-def scatter_figure(entries: list[Entry], labels: np.ndarray, n: int = 1000) -> go.Figure:
-    """Posterior means of the first n test digits per model, side by side (z itself for d = 2, else PCA)."""
-    shown = [e for e in entries if e.stats is not None]
-    d = len(shown[0].stats.kl_per_dim) if shown else 2
-    # one scale for every map with β > 0 (d <= 2), wide enough for the most spread-out of them; β = 0 (nothing
-    # holds its codes near the prior, they can spread ten times wider) gets its own scale
-    def extent(e: Entry) -> float:
-        return max(4.2, float(np.abs(e.stats.mu[:n]).max()) * 1.05)
-
-    common = max([extent(e) for e in shown if e.beta > 0] or [4.2])
-    own = [d <= 2 and e.beta == 0 and extent(e) > common for e in shown]
-    titles = [f"β = {fmt_beta(e.beta)}" + (" (own scale)" if o else "") for e, o in zip(shown, own)]
-    fig = make_subplots(rows=1, cols=max(len(shown), 1), subplot_titles=titles or None, horizontal_spacing=0.03)
-    t = np.linspace(0, 2 * np.pi, 80)
-    for i, e in enumerate(shown, start=1):
-        mu = e.stats.mu[:n]
-        if mu.shape[1] == 2:
-            xy, centre = mu, np.zeros(2)
-        elif mu.shape[1] == 1:
-            xy, centre = np.c_[mu[:, 0], np.zeros(len(mu))], np.zeros(2)
-        else:
-            p = PCA(mu, 2)
-            xy, centre = p.transform(mu), p.transform(np.zeros((1, mu.shape[1])))[0]
-        lab = labels[: len(xy)]
-        for c in range(10):
-            m = lab == c
-            if m.any():
-                fig.add_trace(go.Scatter(  # SVG: clipped to its subplot (WebGL is not, with square domains)
-                    x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(c), legendgroup=str(c), showlegend=i == 1,
-                    marker=dict(size=4, color=ui.DIGIT_COLORS[c], opacity=0.7),
-                    hovertemplate=f"digit {c}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"), row=1, col=i)
-        fig.add_trace(go.Scatter(x=centre[0] + 2 * np.cos(t), y=centre[1] + 2 * np.sin(t), mode="lines",
-                                 line=dict(color="black", width=1, dash="dash"), name="prior 2σ circle",
-                                 legendgroup="prior", showlegend=i == 1, hoverinfo="skip"), row=1, col=i)
-        lim = extent(e) if own[i - 1] else common
-        if d <= 2:  # square maps on one common scale
-            fig.update_xaxes(range=[-lim, lim], constrain="domain", row=1, col=i)
-            fig.update_yaxes(range=[-lim, lim], scaleanchor=f"x{'' if i == 1 else i}", scaleratio=1,
-                             constrain="domain", row=1, col=i)
-        fig.update_xaxes(title_text="z₁" if d <= 2 else "PC1 of μ", row=1, col=i)
-    fig.update_yaxes(title_text="z₂" if d <= 2 else "PC2 of μ", row=1, col=1)
-    fig.update_layout(height=330 if len(shown) > 2 else 420, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(title_text="digit", orientation="h", y=-0.18, x=0), uirevision="lab-scatter")
-    return fig
-
-
-def rd_table(entries: list[Entry]) -> list[dict]:
-    rows = []
-    for e in entries:
-        if e.stats is None:
-            continue
-        s = e.stats
-        rows.append({"β": e.beta, "distortion D": round(s.distortion, 2), "rate R (KL)": round(s.rate, 2),
-                     "−ELBO = D + R": round(s.neg_elbo, 2), "β-loss D + βR": round(s.beta_loss(e.beta), 2),
-                     "active units": f"{s.n_active}/{len(s.kl_per_dim)}"})
-    return rows
 
 
 def show_formulas(entries: list[Entry], key: str) -> None:
@@ -287,7 +133,7 @@ def show_images(entries: list[Entry], test) -> None:
     h0, h1, h2 = st.columns(ratio)
     h0.markdown("**model**")
     h1.markdown("**Test digits → reconstructions** (decoder at the posterior mean)")
-    h1.image(ui.to_image_cell(ui.wrap_strip(x.numpy(), 5), 56))
+    h1.image(to_image_cell(wrap_strip(x.numpy(), 5), 56))
     h2.markdown("**Samples from the prior** z ~ N(0, I) (the same z for every model)")
     d = shown[0].model.latent_dim
     zs = torch.randn(10, d, generator=torch.Generator().manual_seed(7)).numpy()
@@ -298,9 +144,9 @@ def show_images(entries: list[Entry], test) -> None:
         c0.markdown(f"**β = {fmt_beta(e.beta)}**" + ("  \n*still training*" if e.live else ""))
         if e.stats is not None:
             c0.caption(f"D {e.stats.distortion:.0f} · R {e.stats.rate:.1f} nats")
-        c1.image(ui.to_image_cell(ui.wrap_strip(decode_np(e.model, mu.numpy()), 5), 56))
+        c1.image(to_image_cell(wrap_strip(decode_np(e.model, mu.numpy()), 5), 56))
         z = zs if e.model.latent_dim == d else torch.randn(10, e.model.latent_dim).numpy()
-        c2.image(ui.to_image_cell(ui.wrap_strip(decode_np(e.model, z), 5), 56))
+        c2.image(to_image_cell(wrap_strip(decode_np(e.model, z), 5), 56))
 
 
 def show_sweep_plane(entries: list[Entry], key: str) -> None:
@@ -361,12 +207,12 @@ st.caption(
     "collapse and fix it with the seed's two remedies.")
 
 try:
-    test = ui.get_data("test")
+    test = get_data("test")
 except DataUnavailable as exc:
     st.error(str(exc))
     st.stop()
 manager = get_manager()
-sid = ui.session_id()
+sid = session_id()
 
 
 def submit_job(state_key: str, title: str, subset: int, make_configs) -> None:
@@ -390,48 +236,17 @@ def job_entries(snap: dict, n_live: int) -> list[Entry]:
     out = []
     for m in snap["members"]:
         final, live = m["model"], m["live_model"]
+        key = f"job/{snap['id']}/{m['label']}"
         reps = [r for r in m["reports"] if r.kind == "step"]
         if final is not None:
-            stats, model, is_live = cached_stats(f"{snap['id']}/{m['label']}", N_EVAL, final), final, False
+            stats, model, is_live = cached_stats(ActiveModel(key, m["label"], final), N_EVAL), final, False
         elif live is not None and m["reports"]:
             bucket = int(time.monotonic() // LIVE_STATS_S)  # both live fragments share one evaluation per bucket
-            stats, model, is_live = live_stats(f"{snap['id']}/{m['label']}", bucket, n_live, live), live, True
+            stats, model, is_live = live_stats(ActiveModel(key, m["label"], live), bucket, n_live), live, True
         else:
             stats, model, is_live = None, None, snap["status"] in ("queued", "running")
         out.append(Entry(m["label"], m["config"].beta, model, stats, rd_trajectory(reps) if reps else None, is_live))
     return out
-
-
-def wait_first_reports(job, timeout: float = 1.0) -> None:
-    """Right after the start, give the training thread a moment (sleeping, so it gets the CPU) to emit its first
-    reports (~0.1 s on an idle machine), so that the first points are drawn in this run instead of the next poll."""
-    deadline = time.monotonic() + timeout
-    while job.active and time.monotonic() < deadline and not any(m.reports for m in job.members):
-        time.sleep(0.03)
-
-
-def progress_line(snap: dict) -> None:
-    m0 = snap["members"][0]
-    steps = [(m["reports"][-1].step if m["reports"] else 0) for m in snap["members"]]
-    status = snap["status"]
-    if status == "running" and snap["progress"] >= 1:
-        status = "evaluating on the test split"
-    st.progress(min(snap["progress"], 1.0), text=f"**{snap['title']}** — {status} · {snap['progress']:.0%} of "
-                f"{m0['config'].epochs} epoch(s) on {snap['data']} · step {min(steps)} of each model")
-    if len(snap["members"]) > 1:
-        cols = st.columns(len(snap["members"]))
-        for c, m in zip(cols, snap["members"]):
-            r = m["reports"][-1] if m["reports"] else None
-            c.caption(f"{m['label']}: " + (f"{r.progress:.0%} · KL {r.kl:.2f}" if r else "starting…"))
-
-
-def show_job_end(snap: dict, job) -> None:
-    if snap["status"] == "error":
-        st.error(snap["message"])
-    elif snap["status"] == "diverged":
-        st.warning(snap["message"])
-    elif snap["status"] in ("done", "stopped"):
-        st.success(f"Training {snap['status']}: {snap['message']}.")
 
 
 # ------------------------------------------------------------------ tab 1: the β sweep
@@ -444,10 +259,10 @@ with tab_sweep:
         entries: list[Entry] = []
         for name in SHIPPED_SWEEP:
             try:
-                am = ui.get_model(f"shipped/{name}")
+                am = get_model(f"shipped/{name}")
             except (CheckpointError, FileNotFoundError, KeyError):
                 continue
-            stats = cached_stats(am.key, N_EVAL, am.model)
+            stats = cached_stats(am, N_EVAL)
             entries.append(Entry(name, float(am.meta.get("beta", 1.0)), am.model, stats, None))
         if not entries:
             st.warning("The shipped β sweep is not on this server; train a sweep here instead.")
@@ -505,7 +320,7 @@ with tab_sweep:
                 if st.button("Stop training", key="lab_stop", icon=":material/stop:"):
                     job.stop()
                     st.toast("Stopping after the current step…")
-            show_job_end(snap, job)
+            show_job_end(snap)
             entries = job_entries(snap, N_LIVE)
             if not any(e.traj is not None or e.stats is not None for e in entries):
                 st.info("Starting: the first points appear within a second or two.")
@@ -516,7 +331,7 @@ with tab_sweep:
                         for m in snap["members"]:
                             if m["model"] is not None:
                                 name = f"lab-{snap['id']}-beta{fmt_beta(m['config'].beta)}"
-                                ui.add_session_model(name, m["model"], {
+                                add_session_model(name, m["model"], {
                                     "name": name, "beta": m["config"].beta, "recipe": m["config"].to_dict(),
                                     "dataset": {"name": "mnist", "description": snap["data"], "n_train": None},
                                     "epochs": m["result"].epochs_done if m["result"] else None,
@@ -564,23 +379,7 @@ def collapse_panel(entries: list[Entry], snap: dict | None) -> None:
                + (" Red dashed line: the free-bits floor λ — each dimension may spend λ nats for free, so the fixed "
                   "model keeps its dimensions at or above it." if lam else ""))
     if snap is not None:
-        fig = go.Figure()
-        colors = ["#d62728", "#2ca02c"]
-        for m, col in zip(snap["members"], colors):
-            reps = [r for r in m["reports"] if r.kind == "step"]
-            if not reps:
-                continue
-            fig.add_trace(go.Scatter(x=[r.step for r in reps], y=ema([r.kl for r in reps]), name=f"KL · {m['label']}",
-                                     line=dict(color=col, width=2)))
-            fig.add_trace(go.Scatter(x=[r.step for r in reps], y=[r.kl_weight for r in reps], yaxis="y2",
-                                     name=f"weight β_t · {m['label'].split(':')[0]}",
-                                     line=dict(color=col, width=1, dash="dot")))
-        fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="optimisation step",
-                          yaxis=dict(title="KL  [nats / image]", rangemode="tozero"),
-                          yaxis2=dict(title="KL weight β_t", overlaying="y", side="right", showgrid=False,
-                                      range=[0, 1.1 * max([m["config"].beta for m in snap["members"]] + [1e-3])]),
-                          legend=dict(orientation="h", y=-0.25))
-        st.plotly_chart(fig, width="stretch", key="collapse_curve")
+        st.plotly_chart(collapse_curves_figure(snap["members"]), width="stretch", key="collapse_curve")
         st.caption("Solid: the KL of training batches as the runs progress; dotted: the KL weight each run uses "
                    "(right axis). Watch the collapsed run's KL sink towards 0 while the fixed run keeps some.")
 
@@ -627,8 +426,8 @@ with tab_collapse:
         "weight that is too high** (the one this preset uses) — and two fixes: **KL annealing** (raise the KL weight "
         "gradually) and **free bits** (allow every latent dimension a minimum KL).")
     try:
-        z20 = ui.get_model("shipped/mnist-z20")
-        s20 = cached_stats(z20.key, N_EVAL, z20.model)
+        z20 = get_model("shipped/mnist-z20")
+        s20 = cached_stats(z20, N_EVAL)
         dg20 = diagnose_collapse(s20.kl_per_dim, s20.mu)
         with st.expander(f"Partial collapse already happens at β = 1: the shipped mnist-z20 uses {dg20.n_active} of "
                          "its 20 dimensions", expanded=False):
@@ -680,10 +479,7 @@ with tab_collapse:
     if anneal:
         steps_hint = math.ceil(int(csubset) / 128) * int(cepochs)
         xs, ws = kl_weight_curve(kind, float(cbeta), max(1, int(frac * steps_hint)), steps_hint)
-        fig_w = go.Figure(go.Scatter(x=xs, y=ws, mode="lines", line=dict(color="#2ca02c")))
-        fig_w.update_layout(height=200, margin=dict(l=10, r=10, t=30, b=10), title="the fixed run's KL weight β_t",
-                            xaxis_title="step t", yaxis_title="β_t")
-        st.plotly_chart(fig_w, width="stretch", key="col_weight_preview")
+        st.plotly_chart(kl_weight_figure(xs, ws), width="stretch", key="col_weight_preview")
 
     col_job = manager.get(st.session_state.get("collapse_job"))
 
@@ -700,7 +496,7 @@ with tab_collapse:
         progress_line(snap)
         if job.active and st.button("Stop training", key="col_stop", icon=":material/stop:"):
             job.stop()
-        show_job_end(snap, job)
+        show_job_end(snap)
         entries = job_entries(snap, N_LIVE)
         for e, m in zip(entries, snap["members"]):
             e.title = m["label"].split(":")[0] + " run"

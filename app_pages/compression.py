@@ -11,13 +11,15 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-import ui
+from ui.images import PX, to_image
+from ui.pickers import digit_source
+from ui.state import require_data, require_model
 from vae_core.applications import anomaly_scores, compression_report, rate_summary
 from vae_core.latent import rate_nats
 
 st.title("Compression")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 names = data.class_names or [str(c) for c in range(10)]
 d = am.latent_dim
 st.markdown(
@@ -34,7 +36,7 @@ st.latex(r"D_{KL}(\mathcal{N}(\mu, \sigma^2) \| \mathcal{N}(0, I)) = \frac{1}{2}
 
 c_pick, c_note = st.columns([1, 1.2], gap="large")
 with c_pick:
-    x, idx, desc = ui.digit_source(data, key="cp", default_class=2)
+    x, idx, desc = digit_source(data, key="cp", default_class=2)
     y = None
     if am.conditional:
         if idx is not None:
@@ -61,9 +63,9 @@ summ = rate_summary(test_rates)
 # ------------------------------------------------------------------------------------------- this digit
 st.subheader(f"This digit: {desc}")
 c1, c2, c3 = st.columns([1, 1, 2.2], gap="medium")
-c1.image(ui.to_image(x, ui.PX), width=ui.PX, caption=f"pixels: {rep['pixel_bytes']} bytes "
+c1.image(to_image(x, PX), width=PX, caption=f"pixels: {rep['pixel_bytes']} bytes "
          f"({rep['pixel_bits']:,} bits)")
-c2.image(ui.to_image(recon, ui.PX), width=ui.PX, caption=f"decoded from the code: {r_bits:.1f} bits")
+c2.image(to_image(recon, PX), width=PX, caption=f"decoded from the code: {r_bits:.1f} bits")
 with c3:
     m1, m2, m3 = st.columns(3)
     m1.metric("code size", f"{d}", help=f"d = {d} numbers: 784 / d = {rep['dim_ratio']:g} pixels per number")

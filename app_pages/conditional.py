@@ -12,7 +12,9 @@ Session-state keys (read by the tests):
 import numpy as np
 import streamlit as st
 
-import ui
+from ui.images import strip, to_image_cell, wrap_strip
+from ui.pickers import digit_picker
+from ui.state import get_model, require_data, require_model
 from vae_core import CheckpointError
 from vae_core.applications import class_samples, class_swap
 from vae_core.latent import encode_dataset, manifold_grid
@@ -26,12 +28,12 @@ def bump(key: str) -> None:
 
 
 st.title("Conditional VAE")
-active = ui.require_model()
+active = require_model()
 if active.conditional:
     am = active
 else:
     try:
-        am = ui.get_model(CVAE_KEY)
+        am = get_model(CVAE_KEY)
     except (CheckpointError, FileNotFoundError, KeyError, OSError):
         st.warning(f"The active model **{active.name}** is a plain VAE (no class input), and the shipped "
                    f"conditional model `{CVAE_KEY.split('/')[1]}` is not available on this server. Train one "
@@ -40,7 +42,7 @@ else:
     st.info(f"The active model **{active.name}** is a plain VAE: it has no class input. This page uses the "
             f"shipped CVAE **{am.name}** instead. To use another conditional model, pick it in the sidebar.",
             icon=":material/info:")
-data = ui.require_data(am)
+data = require_data(am)
 names = data.class_names or [str(c) for c in range(10)]
 K = am.model.num_classes
 d = am.latent_dim
@@ -70,7 +72,7 @@ with c3:
               width="stretch")
 samples = class_samples(am.model, cls, n, seed=int(st.session_state["cv_seed"])).numpy().reshape(-1, 28, 28)
 st.session_state["cvae_samples"] = samples
-st.image(ui.to_image_cell(ui.wrap_strip(samples, 6), 112),
+st.image(to_image_cell(wrap_strip(samples, 6), 112),
          caption=f"{n} draws z ~ N(0, I), each decoded by p(x | z, y = {names[cls]}) (pixel means shown).")
 
 # ------------------------------------------------------------------------------ 2. same z, all ten classes
@@ -87,7 +89,7 @@ rng = np.random.default_rng(int(st.session_state["cv_zseed"]))
 src_images = None
 if src == "test digits":
     with st.columns([1.5, 1.8])[0]:
-        i0 = ui.digit_picker(data, key="cv_pick", label="First row's digit", default_class=7)
+        i0 = digit_picker(data, key="cv_pick", label="First row's digit", default_class=7)
     others = rng.choice(len(data), size=n_z - 1, replace=False) if n_z > 1 else np.array([], int)
     idx = np.r_[i0, others].astype(int)
     src_images = data.images[idx]
@@ -101,13 +103,13 @@ swap = class_swap(am.model, z).numpy().reshape(n_z, K, 28, 28)
 st.session_state["cvae_swap"] = swap
 rows = []
 for j in range(n_z):
-    row = ui.strip(swap[j])
+    row = strip(swap[j])
     if src_images is not None:
         row = np.concatenate([src_images[j].numpy().reshape(28, 28), np.full((28, 6), GAP, np.float32), row], 1)
     rows.append(row)
 sep = np.full((2, rows[0].shape[1]), 0.35, np.float32)
 grid = np.concatenate([r if k == 0 else np.concatenate([sep, r]) for k, r in enumerate(rows)])
-st.image(ui.to_image_cell(grid, 84), width="stretch")
+st.image(to_image_cell(grid, 84), width="stretch")
 head = "First column: the test digit whose style is borrowed; then " if src_images is not None else "Columns: "
 st.caption(f"{head}the classes {names[0]}–{names[-1]}, left to right. Rows: " + "; ".join(row_notes) + ".")
 st.markdown(
@@ -132,5 +134,5 @@ with c1:
 with c2:
     lattice = manifold_grid(am.model, (-r, r), (-r, r), res, y=gcls)
     st.session_state["cvae_grid"] = lattice
-    st.image(ui.to_image_cell(lattice, 56 if res <= 12 else 28), width="stretch",
+    st.image(to_image_cell(lattice, 56 if res <= 12 else 28), width="stretch",
              caption=f"p(x | z, y = {names[gcls]}) on a {res}×{res} lattice over [−{r:g}, {r:g}]².")

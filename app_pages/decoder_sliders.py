@@ -11,7 +11,10 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-import ui
+from ui.images import to_image
+from ui.pickers import digit_picker
+from ui.plots import add_marker, latent_scatter, map_coords, selected_indices, to_map
+from ui.state import ActiveModel, require_data, require_model
 from vae_core.latent import active_units, from_pca_units, to_pca_units
 
 LIM = 4.0  # slider range ± (latent units, or PCA std units)
@@ -38,7 +41,7 @@ def pca_mode() -> bool:
     return bool(st.session_state.get("ds_pca", False))
 
 
-def set_z(am: ui.ActiveModel, z: np.ndarray) -> None:
+def set_z(am: ActiveModel, z: np.ndarray) -> None:
     """Move every slider so that the code is z (callbacks only: runs before the sliders exist)."""
     z = np.asarray(z, dtype=np.float64).reshape(-1)
     st.session_state["sliders_z"] = z
@@ -53,42 +56,42 @@ def set_z(am: ui.ActiveModel, z: np.ndarray) -> None:
         st.session_state[keyf(i)] = float(v)
 
 
-def on_random(am: ui.ActiveModel) -> None:
+def on_random(am: ActiveModel) -> None:
     set_z(am, np.random.default_rng().standard_normal(am.latent_dim))
 
 
-def on_reset(am: ui.ActiveModel) -> None:
+def on_reset(am: ActiveModel) -> None:
     set_z(am, np.zeros(am.latent_dim))
 
 
-def on_from_digit(am: ui.ActiveModel, idx: int) -> None:
+def on_from_digit(am: ActiveModel, idx: int) -> None:
     set_z(am, am.encodings()[0][idx])
 
 
-def on_map_click(am: ui.ActiveModel, key: str) -> None:
+def on_map_click(am: ActiveModel, key: str) -> None:
     """A dot clicked on the small map: jump to that test digit's μ, then give the chart a fresh key so the
     selection highlight does not linger."""
-    sel = ui.selected_indices(st.session_state.get(key))
+    sel = selected_indices(st.session_state.get(key))
     if sel:
         set_z(am, am.encodings()[0][sel[0]])
     st.session_state["ds_map_gen"] = st.session_state.get("ds_map_gen", 0) + 1
 
 
-def on_mode(am: ui.ActiveModel) -> None:
+def on_mode(am: ActiveModel) -> None:
     set_z(am, st.session_state.get("sliders_z", np.zeros(am.latent_dim)))
 
 
 @st.cache_resource(max_entries=16)
-def map_sample(key: str, _am: ui.ActiveModel) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+def map_sample(key: str, _am: ActiveModel) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """A few thousand test means in map coordinates (cached per model): the fragment only adds the marker."""
     n = min(MAP_POINTS, len(_am.encodings()[0]))
-    coords, axes = ui.map_coords(_am, n, "pca")
+    coords, axes = map_coords(_am, n, "pca")
     return coords, _am.data().labels.numpy()[:n], axes, np.arange(n)
 
 
 st.title("Decoder Sliders")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 d = am.latent_dim
 names = data.class_names or [str(c) for c in range(10)]
 
@@ -112,15 +115,15 @@ c1.button("Random prior sample", on_click=on_random, args=(am,), width="stretch"
 c2.button("⟲ Reset (z = 0)", on_click=on_reset, args=(am,), width="stretch", help="The centre of the prior.")
 with c3.popover("⤵ Start from a test digit", width="stretch",
                 help="Set z to a test digit's posterior mean μ (what the encoder says about it)."):
-    idx = ui.digit_picker(data, key="ds_pick", label="Test digit", default_class=3)
+    idx = digit_picker(data, key="ds_pick", label="Test digit", default_class=3)
     c_im, c_go = st.columns([1, 1.6], vertical_alignment="center")
-    c_im.image(ui.to_image(data.images[idx].numpy(), 84), caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
+    c_im.image(to_image(data.images[idx].numpy(), 84), caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
     c_go.button("Start from this digit", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
 
 
 # ----------------------------------------------------------------------------- live part (fragment)
 @st.fragment
-def panel(am: ui.ActiveModel) -> None:
+def panel(am: ActiveModel) -> None:
     d = am.latent_dim
     c_img, c_ctl = st.columns([1, 1.75], gap="medium")
     with c_ctl:
@@ -171,7 +174,7 @@ def panel(am: ui.ActiveModel) -> None:
 
     with c_img:
         cap = "decoded p(x|z): pixel probabilities" + (f", class {names[y_cls]}" if y_cls is not None else "")
-        st.image(ui.to_image(img, 280), caption=cap)
+        st.image(to_image(img, 280), caption=cap)
         st.caption(f"‖z‖ = {np.linalg.norm(z):.2f} · a prior sample has ‖z‖ ≈ √{d} = {np.sqrt(d):.1f}")
         clip = st.session_state.get("ds_clip")
         if clip is not None and len(clip[1]) == d and np.allclose(clip[1], vals):
@@ -191,9 +194,9 @@ def panel(am: ui.ActiveModel) -> None:
     time.sleep(FLUSH_PAUSE_S)
     with c_ctl:
         coords, labels, axes, idx = map_sample(am.key, am)
-        fig = ui.latent_scatter(coords, labels, axes, customdata=idx, height=320, class_names=names, webgl=False)
+        fig = latent_scatter(coords, labels, axes, customdata=idx, height=320, class_names=names, webgl=False)
         fig.update_traces(marker=dict(size=4, opacity=0.5))
-        ui.add_marker(fig, ui.to_map(am, z), "current z", color="black", size=15)
+        add_marker(fig, to_map(am, z), "current z", color="black", size=15)
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), dragmode="pan", showlegend=True,
                           legend=dict(font=dict(size=10), itemsizing="constant", tracegroupgap=0))
         key = f"ds_map_{st.session_state.get('ds_map_gen', 0)}"

@@ -15,7 +15,10 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-import ui
+from ui.images import PX, show_digits, to_image, to_image_cell, wrap_strip
+from ui.pickers import DRAWING_KEY
+from ui.plots import add_curves, add_marker, latent_scatter, map_coords, overlays_on_top, to_map
+from ui.state import require_data, require_model
 from vae_core.applications import anomaly_scores, posterior_samples, sample_near
 from vae_core.drawing import ink_stats, preprocess_drawing, read_image_bytes
 from vae_core.latent import ellipse_points, nearest, pca_head, projected_ellipse
@@ -71,8 +74,8 @@ def upload_image():
 
 
 st.title("Drawing Board")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 names = data.class_names or [str(c) for c in range(10)]
 d = am.latent_dim
 st.markdown(
@@ -94,7 +97,7 @@ except ValueError as exc:
     x = None
     with c_in:
         st.error(f"This picture could not be read as a digit: {exc}")
-st.session_state[ui.DRAWING_KEY] = x
+st.session_state[DRAWING_KEY] = x
 
 with c_in:
     if x is None:
@@ -122,8 +125,8 @@ with c_in:
     recon = post["recon"].numpy()
     s = ink_stats(x)
     a, b = st.columns(2)
-    a.image(ui.to_image(x, ui.PX), width=ui.PX, caption="model input: 28×28")
-    b.image(ui.to_image(recon, ui.PX), width=ui.PX, caption="reconstruction decode(μ)")
+    a.image(to_image(x, PX), width=PX, caption="model input: 28×28")
+    b.image(to_image(recon, PX), width=PX, caption="reconstruction decode(μ)")
     st.caption(f"The input is {s['height']}×{s['width']} px of ink ({s['ink']:.0f} px worth) centred at "
                f"(row {s['center_of_mass'][0]:.1f}, col {s['center_of_mass'][1]:.1f}); the field's centre is "
                "(13.5, 13.5)." + (f" Read as a **{names[y]}** (CVAE label)." if y is not None else ""))
@@ -142,7 +145,7 @@ st.subheader("Where your digit lands")
 mu_all, _ = am.encodings()
 labels = data.labels.numpy()
 n_map = min(MAP_POINTS, len(mu_all))
-coords, axes = ui.map_coords(am, n_map)
+coords, axes = map_coords(am, n_map)
 c_map, c_near = st.columns([1.05, 1], gap="medium")
 with c_near:
     radius = st.slider("'Sample near here': radius s (latent units)", 0.1, 2.0, 0.5, step=0.1, key="db_radius",
@@ -160,23 +163,23 @@ z_near, near = sample_near(am.model, mu, radius, k, y=y, generator=g_near)
 z_near, near = z_near.numpy(), near.numpy()
 nn_idx, nn_dist = nearest(mu_all, mu, k=N_NEAR)
 
-fig = ui.latent_scatter(coords, labels[:n_map], axes, height=560, class_names=names)
+fig = latent_scatter(coords, labels[:n_map], axes, height=560, class_names=names)
 fig.update_yaxes(scaleanchor="x", scaleratio=1)
-centre = ui.to_map(am, mu)[0]
+centre = to_map(am, mu)[0]
 if d == 2:
     ells = [ellipse_points(mu, sigma, n_std) for n_std in (1.0, 2.0)]
 else:
     p2 = pca_head(am.pca(), 2)
     ells = [projected_ellipse(mu.astype(np.float64), logvar.astype(np.float64), p2, n_std) for n_std in (1.0, 2.0)]
 t = np.linspace(0, 2 * np.pi, 73)
-ui.add_curves(fig, ells, "1σ, 2σ of q(z|x)", color="black", width=2.5)
-ui.add_curves(fig, [centre + radius * np.c_[np.cos(t), np.sin(t)]], f"radius s = {radius:g}", color="#d62728",
+add_curves(fig, ells, "1σ, 2σ of q(z|x)", color="black", width=2.5)
+add_curves(fig, [centre + radius * np.c_[np.cos(t), np.sin(t)]], f"radius s = {radius:g}", color="#d62728",
               width=2, dash="dash")
-zs = ui.to_map(am, post["z"].numpy())
+zs = to_map(am, post["z"].numpy())
 fig.add_trace(go.Scatter(x=zs[:, 0], y=zs[:, 1], mode="markers", name="z ~ q(z|x)",
                          marker=dict(symbol="circle-open", size=9, color="black", line=dict(width=2))))
-ui.add_marker(fig, centre, "μ (your digit)", color="#d62728", symbol="star", size=20)
-ui.overlays_on_top(fig)
+add_marker(fig, centre, "μ (your digit)", color="#d62728", symbol="star", size=20)
+overlays_on_top(fig)
 fig.update_layout(margin=dict(t=36, l=10, r=10, b=10), legend=dict(itemsizing="constant", orientation="h", y=-0.12))
 if view == "zoom":
     pts = np.vstack([*ells, zs, centre[None]])
@@ -198,10 +201,10 @@ with c_map:
                + "Scribbles and odd digits land between clusters or far out, where the prior has little mass.")
 with c_near:
     st.markdown(f"**{k} samples from q(z|x)** (black circles on the map): z = μ + σ ⊙ ε")
-    st.image(ui.to_image_cell(ui.wrap_strip(post["samples"].numpy(), 3), 112),
+    st.image(to_image_cell(wrap_strip(post["samples"].numpy(), 3), 112),
              caption="what else the encoder thinks your digit could be")
     st.markdown(f"**Sampling near here**: z ~ N(μ, {radius:g}²·I) (inside the red circle)")
-    st.image(ui.to_image_cell(ui.wrap_strip(near, 3), 112),
+    st.image(to_image_cell(wrap_strip(near, 3), 112),
              caption=f"radius {radius:g}: small → variations of your digit; large → other digits")
     med = float(np.median(sigma))
     st.caption(f"The samples from q(z|x) vary only as much as σ allows (median σ = {med:.2f}); with s ≫ σ the "
@@ -209,7 +212,7 @@ with c_near:
 
 st.subheader("Nearest test digits in latent space")
 imgs = data.images[nn_idx].numpy()
-ui.show_digits(imgs, [f"#{i} · {names[labels[i]]} · dist {dd:.2f}" for i, dd in zip(nn_idx, nn_dist)],
+show_digits(imgs, [f"#{i} · {names[labels[i]]} · dist {dd:.2f}" for i, dd in zip(nn_idx, nn_dist)],
                size=112, per_row=N_NEAR)
 st.caption(f"The {N_NEAR} test digits whose μ is closest (Euclidean distance in latent units) to yours"
            + (" — for a CVAE, closest in *style*: same slant and thickness, any class." if am.conditional else

@@ -17,7 +17,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-import ui
+from ui.images import strip, to_image, to_image_cell
+from ui.pickers import digit_picker
+from ui.state import require_data, require_model
 from vae_core import theory
 
 KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -66,8 +68,8 @@ def _bump_seed() -> None:
 
 
 # ---------------------------------------------------------------- page
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 st.title("ELBO & importance-weighted bounds")
 st.markdown(
     "Training a VAE maximises the **evidence lower bound** (ELBO) instead of the intractable $\\log p_\\theta(x)$. "
@@ -83,7 +85,7 @@ if am.conditional:
 st.session_state.setdefault("eb_seed", 0)
 c1, c2, c3 = st.columns([1.25, 1, 1], gap="medium")
 with c1:
-    idx = ui.digit_picker(data, "eb_digit")
+    idx = digit_picker(data, "eb_digit")
 with c2:
     S = st.slider("S: samples for 𝔼_q[log p(x|z)]", 1, 200, 16, key="eb_S",
                   help="z_s = μ + σ ⊙ ε_s; the reconstruction term is the average of log p(x|z_s)")
@@ -115,9 +117,9 @@ sigma = np.exp(0.5 * np.array(e["logvar"]))
 draws = theory.reparam_draws(mu, sigma, 4, seed=seed + 3)["z"].numpy()
 recon = am.decode(np.vstack([mu, draws]), label if am.conditional else None)
 i1, i2, i3 = st.columns([1, 1, 2.3], gap="medium")
-i1.image(ui.to_image(x[0].numpy(), 112), caption=f"test #{idx} (digit {label})")
-i2.image(ui.to_image(recon[0], 112), caption="decoder at the mean μ")
-i3.image(ui.to_image_cell(ui.strip(recon[1:]), 84), caption="decoder at 4 draws z ~ q(z|x): what 𝔼_q averages over")
+i1.image(to_image(x[0].numpy(), 112), caption=f"test #{idx} (digit {label})")
+i2.image(to_image(recon[0], 112), caption="decoder at the mean μ")
+i3.image(to_image_cell(strip(recon[1:]), 84), caption="decoder at 4 draws z ~ q(z|x): what 𝔼_q averages over")
 _row(r"\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] \approx \frac{1}{S}\sum_{s=1}^{S} \log p_\theta(x|z_s)",
      f"{_n(e['recon_ll'])} ± {e['recon_se']:.2f} nats", f"reconstruction term, S = {S} (± 1 standard error)")
 _row(r"D_{KL}(q_\phi(z|x) \,\|\, p(z)) = \frac{1}{2} \sum_{j=1}^{d_z} (\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1)",

@@ -12,7 +12,9 @@ import streamlit as st
 import torch
 from PIL import Image
 
-import ui
+from ui.images import PX, show_digits, to_image
+from ui.pickers import digit_picker
+from ui.state import require_data, require_model
 from vae_core.applications import (
     MASKS,
     completion_spread,
@@ -33,7 +35,7 @@ TOL = 1e-4
 CANVAS = 280
 
 
-def rgb_image(rgb: np.ndarray, size: int = ui.PX) -> Image.Image:
+def rgb_image(rgb: np.ndarray, size: int = PX) -> Image.Image:
     a8 = (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
     scale = max(1, round(size / rgb.shape[0]))
     return Image.fromarray(a8, mode="RGB").resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST)
@@ -52,7 +54,7 @@ def drawn_mask(x: np.ndarray, idx: int):
         return None
     width = st.slider("Brush width (px on the 280 px canvas)", 10, 60, 30, key="inp_brush")
     st.html("<div style='height: 1.6rem'></div>")  # room for the canvas toolbar, which floats above it
-    bg = ui.to_image(x, CANVAS).convert("RGB")
+    bg = to_image(x, CANVAS).convert("RGB")
     try:
         res = st_canvas(stroke_width=width, stroke_color="rgba(220, 40, 40, 0.85)", background_image=bg,
                         height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
@@ -67,8 +69,8 @@ def drawn_mask(x: np.ndarray, idx: int):
 
 
 st.title("Inpainting")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 names = data.class_names or [str(c) for c in range(10)]
 st.markdown(
     "Hide part of a digit and let the VAE fill it in. One pass of the seed's `ImageInpaintingVAE.inpaint` encodes "
@@ -89,7 +91,7 @@ st.info("**Known pixels are never changed.** They are copied from the input at e
 c_in, c_par = st.columns([1.15, 1], gap="large")
 with c_in:
     st.markdown("**The digit and the hole**")
-    idx = ui.digit_picker(data, key="inp", default_class=7)
+    idx = digit_picker(data, key="inp", default_class=7)
     x = data.images[idx]
     kinds = [*MASKS, DRAWN]
     kind = st.selectbox("Mask (missing pixels)", kinds, index=kinds.index("bottom"), format_func=MASK_LABELS.get,
@@ -156,9 +158,9 @@ st.session_state["inpaint_result"] = {
 st.subheader("Result")
 n_hole = int(miss.sum())
 c1, c2, c3 = st.columns([1, 1, 2.4], gap="medium")
-c1.image(ui.to_image(x.numpy(), ui.PX), width=ui.PX,
+c1.image(to_image(x.numpy(), PX), width=PX,
          caption=f"original: test #{idx} (a {names[int(data.labels[idx])]})")
-c2.image(rgb_image(mask_overlay(x, miss, HOLE), ui.PX), width=ui.PX,
+c2.image(rgb_image(mask_overlay(x, miss, HOLE), PX), width=PX,
          caption=f"input: {n_hole} of 784 pixels missing (red)")
 with c3:
     st.metric("max |completion − original| over the known pixels", f"{known_diff:g}",
@@ -176,7 +178,7 @@ st.markdown(f"**{n_samples} completion{'s' if n_samples > 1 else ''}** (each fro
             "samples; the hole's final pixels are decode(μ) of the last picture)")
 caps = [f"chain {j + 1}: {int(its[j])} step{'s' if its[j] != 1 else ''}"
         + (" · settled" if conv[j] else " · hit the limit") for j in range(len(its))]
-ui.show_digits(comp.numpy(), caps, size=ui.PX if n_samples <= 6 else 112, per_row=min(int(n_samples), 6))
+show_digits(comp.numpy(), caps, size=PX if n_samples <= 6 else 112, per_row=min(int(n_samples), 6))
 
 # ---------------------------------------------------------------------------------------------- convergence
 st.subheader("Convergence")

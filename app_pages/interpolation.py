@@ -12,7 +12,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
+from ui.images import gif_bytes, png_bytes, strip, to_image, to_image_cell, wrap_strip
+from ui.pickers import digit_picker
+from ui.plots import add_marker, add_path, latent_scatter, map_coords, overlays_on_top, selected_indices, to_map
+from ui.state import require_data, require_model
 from vae_core.latent import interpolate, pixel_crossfade
 
 MAP_POINTS = 3000
@@ -30,7 +33,7 @@ def on_random(e: str, n: int) -> None:
 def on_map_click(key: str) -> None:
     """A dot clicked on the map becomes the targeted endpoint; the target then flips to the other end and the
     chart gets a fresh key so the selection highlight does not linger."""
-    sel = ui.selected_indices(st.session_state.get(key))
+    sel = selected_indices(st.session_state.get(key))
     if sel:
         e = st.session_state.get("ip_target", "A")
         st.session_state[f"ip_{e}_map"] = sel[0]
@@ -40,8 +43,8 @@ def on_map_click(key: str) -> None:
 
 
 st.title("↔ Interpolation")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 mu, _ = am.encodings()
 labels = data.labels.numpy()
 d, N = am.latent_dim, len(mu)
@@ -63,7 +66,7 @@ for e, col, cls0 in zip(ENDS, cols[:2], (3, 7)):
         src = st.radio(f"{e} is", list(SOURCES), format_func=SOURCES.get, key=f"ip_{e}_src", horizontal=False,
                        label_visibility="collapsed")
         if src == "pick":
-            i = ui.digit_picker(data, key=f"ip_{e}", label=e, default_class=cls0)
+            i = digit_picker(data, key=f"ip_{e}", label=e, default_class=cls0)
         elif src == "random":
             st.button("Another random digit", key=f"ip_{e}_rbtn", on_click=on_random, args=(e, N))
             i = int(st.session_state[f"ip_{e}_rand"]) % N
@@ -74,7 +77,7 @@ for e, col, cls0 in zip(ENDS, cols[:2], (3, 7)):
                 i = int(st.session_state[f"ip_{e}_rand"]) % N
             i = int(i)
         idx[e] = i
-        st.image(ui.to_image(data.images[i].numpy(), 112),
+        st.image(to_image(data.images[i].numpy(), 112),
                  caption=f"{e} = test #{i} (label {names[labels[i]]})")
 with cols[2]:
     st.markdown("**Path**")
@@ -118,7 +121,7 @@ ROWS = [
 ]
 for _, title, fr, expl in ROWS:
     st.markdown(f"**{title}** — {expl}")
-    st.image(ui.to_image_cell(ui.wrap_strip(fr, per_line, pad=1), px))
+    st.image(to_image_cell(wrap_strip(fr, per_line, pad=1), px))
 st.caption(
     "**What to notice:** the latent frames stay digit-like — "
     + ("every frame is the chosen class, and the walk morphs only the style (slant, width) from A's to B's, "
@@ -131,13 +134,13 @@ st.caption(
 sel_frames = frames[method]
 c1, c2, c3, _ = st.columns([1, 1, 1, 0.6])
 tag = f"{am.name}-{idx['A']}-to-{idx['B']}-{method}-{steps}"
-c1.download_button("⬇ Strip (PNG)", ui.png_bytes(ui.strip(sel_frames), 112), file_name=f"interp-{tag}.png",
+c1.download_button("⬇ Strip (PNG)", png_bytes(strip(sel_frames), 112), file_name=f"interp-{tag}.png",
                    mime="image/png", help=f"The {METHODS[method]} row as one image, 112 px per frame.",
                    width="stretch")
-c2.download_button("⬇ Animation (GIF)", ui.gif_bytes(sel_frames, 112, ms=100), file_name=f"interp-{tag}.gif",
+c2.download_button("⬇ Animation (GIF)", gif_bytes(sel_frames, 112, ms=100), file_name=f"interp-{tag}.gif",
                    mime="image/gif", help=f"The {METHODS[method]} walk, A → B → A, looping.", width="stretch")
-compare = ui.wrap_strip(np.concatenate([frames["linear"], frames["spherical"], fade]), steps)
-c3.download_button("⬇ All three rows (PNG)", ui.png_bytes(compare, 4 * compare.shape[0]),
+compare = wrap_strip(np.concatenate([frames["linear"], frames["spherical"], fade]), steps)
+c3.download_button("⬇ All three rows (PNG)", png_bytes(compare, 4 * compare.shape[0]),
                    file_name=f"interp-compare-{tag}.png", mime="image/png",
                    help="Linear, spherical and cross-fade rows stacked.", width="stretch")
 
@@ -148,18 +151,18 @@ with c_map:
     st.radio("A click on a dot sets endpoint", ENDS, horizontal=True, key="ip_target",
              help="The endpoint switches to 'clicked on the map'; the next click then sets the other one.")
     n_map = min(MAP_POINTS, N)
-    coords, axes = ui.map_coords(am, n_map, "pca")
-    fig = ui.latent_scatter(coords, labels[:n_map], axes, customdata=np.arange(n_map), height=480,
+    coords, axes = map_coords(am, n_map, "pca")
+    fig = latent_scatter(coords, labels[:n_map], axes, customdata=np.arange(n_map), height=480,
                             class_names=names)
     fig.update_traces(marker=dict(size=4, opacity=0.45), selector=dict(type="scattergl"))
     for m in METHODS:
-        xy = ui.to_map(am, paths[m])
-        ui.add_path(fig, xy, METHODS[m] + (" ◀ chosen" if m == method else ""), color=PATH_COLORS[m])
+        xy = to_map(am, paths[m])
+        add_path(fig, xy, METHODS[m] + (" ◀ chosen" if m == method else ""), color=PATH_COLORS[m])
         fig.data[-1].line.width = 3 if m == method else 1.5
         fig.data[-1].marker.size = 6 if m == method else 4
-    ui.add_marker(fig, ui.to_map(am, mu_a), "A", color="#000", symbol="circle", size=14)
-    ui.add_marker(fig, ui.to_map(am, mu_b), "B", color="#000", symbol="square", size=14)
-    ui.overlays_on_top(fig)
+    add_marker(fig, to_map(am, mu_a), "A", color="#000", symbol="circle", size=14)
+    add_marker(fig, to_map(am, mu_b), "B", color="#000", symbol="square", size=14)
+    overlays_on_top(fig)
     fig.update_layout(dragmode="pan", legend=dict(itemsizing="constant", font=dict(size=11)))
     key = f"ip_map_{st.session_state.get('ip_map_gen', 0)}"
     st.plotly_chart(fig, key=key, on_select=partial(on_map_click, key), selection_mode="points",

@@ -14,7 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-import ui
+from ui.images import PX, show_digits, to_image
+from ui.pickers import digit_source
+from ui.state import require_data, require_model
 from vae_core.applications import (
     FEATURE_LABELS,
     FEATURE_UNITS,
@@ -44,8 +46,8 @@ def style_dir(key: str, feature: str, _mu, _feats) -> np.ndarray:
 
 
 st.title("Latent Editing")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 names = data.class_names or [str(c) for c in range(10)]
 mu_all, _ = am.encodings()
 labels = data.labels.numpy()
@@ -61,7 +63,7 @@ st.caption("Here z is the posterior mean μ(x) (the seed's sketch samples z ~ q(
 c_src, c_dir = st.columns([1, 1.1], gap="large")
 with c_src:
     st.markdown("**The digit**")
-    x, idx, desc = ui.digit_source(data, key="le", default_class=7)
+    x, idx, desc = digit_source(data, key="le", default_class=7)
     y = None
     if am.conditional:
         if idx is not None:
@@ -115,10 +117,10 @@ orig_val = float(image_features(x)[feature][0])
 # ------------------------------------------------------------------------------------------- result
 st.subheader("The edit")
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1.6], gap="medium")
-c1.image(ui.to_image(x, ui.PX), width=ui.PX, caption=f"original: {desc} · {format_feature(feature, orig_val)}")
-c2.image(ui.to_image(imgs[N_ROW + 1], ui.PX), width=ui.PX,
+c1.image(to_image(x, PX), width=PX, caption=f"original: {desc} · {format_feature(feature, orig_val)}")
+c2.image(to_image(imgs[N_ROW + 1], PX), width=PX,
          caption=f"decode(z), α = 0 · {format_feature(feature, recon_val)}")
-c3.image(ui.to_image(edited, ui.PX), width=ui.PX, caption=f"decode(z + {alpha:g}·Δz) · "
+c3.image(to_image(edited, PX), width=PX, caption=f"decode(z + {alpha:g}·Δz) · "
          f"{format_feature(feature, edited_val)}")
 with c4:
     delta = edited_val - recon_val
@@ -130,8 +132,8 @@ with c4:
 
 lo, hi = float(strengths[0]), float(strengths[-1])
 st.markdown(f"**α from {lo:g} to {hi:g}**, with the {FEATURE_LABELS[feature]} measured on each image")
-ui.show_digits(row, [f"α = {a:+.2f} · {format_feature(feature, v)}" for a, v in zip(strengths, row_vals)],
-               size=ui.PX, per_row=N_ROW)
+show_digits(row, [f"α = {a:+.2f} · {format_feature(feature, v)}" for a, v in zip(strengths, row_vals)],
+               size=PX, per_row=N_ROW)
 
 # ------------------------------------------------------------------------------------------- curve
 grid = np.linspace(-3.0, 3.0, 25) if kind == "style" else np.linspace(-0.5, 2.0, 26)

@@ -3,7 +3,9 @@
 import numpy as np
 import streamlit as st
 
-import ui
+from ui.images import png_bytes, strip, to_image_cell
+from ui.plots import DIGIT_COLORS, add_curves, latent_scatter, map_coords, overlays_on_top, selected_indices, to_map
+from ui.state import require_data, require_model
 from vae_core.latent import (
     ellipse_points,
     manifold_grid,
@@ -40,8 +42,8 @@ def class_agreement(key: str, method: str, n: int, _coords: np.ndarray, _labels:
 
 
 st.title("Latent Map")
-am = ui.require_model()
-data = ui.require_data(am)
+am = require_model()
+data = require_data(am)
 mu, logvar = am.encodings()
 sigma = np.exp(0.5 * logvar)
 labels = data.labels.numpy()
@@ -97,21 +99,21 @@ with tab_map:
         if n > TSNE_MAX:
             c2.caption(f"t-SNE uses the first {TSNE_MAX:,} points (it is slow).")
         with st.spinner(f"Running t-SNE on {n_used:,} points — up to a minute the first time, cached afterwards…"):
-            coords, axes = ui.map_coords(am, n_used, "tsne")
+            coords, axes = map_coords(am, n_used, "tsne")
     else:
-        coords, axes = ui.map_coords(am, n_used, "pca")
+        coords, axes = map_coords(am, n_used, "pca")
 
-    fig = ui.latent_scatter(coords, labels[:n_used], axes, customdata=np.arange(n_used), height=620,
+    fig = latent_scatter(coords, labels[:n_used], axes, customdata=np.arange(n_used), height=620,
                             class_names=names)
     for tr in fig.data:
         tr.legendgroup = tr.name
     if linear:
         fig.update_yaxes(scaleanchor="x", scaleratio=1)  # same latent units on both axes: circles stay round
-        centre = ui.to_map(am, np.zeros(d))[0]
+        centre = to_map(am, np.zeros(d))[0]
         if show_prior:
             t = np.linspace(0, 2 * np.pi, 73)
             circ = [centre + r * np.c_[np.cos(t), np.sin(t)] for r in (1.0, 2.0)]
-            ui.add_curves(fig, circ, "prior N(0, I): 1σ, 2σ", color="#555", width=1.5, dash="dash")
+            add_curves(fig, circ, "prior N(0, I): 1σ, 2σ", color="#555", width=1.5, dash="dash")
         if show_ell:
             rng = np.random.default_rng(0)
             pick = np.sort(rng.choice(n_used, size=min(n_ell, n_used), replace=False))
@@ -126,7 +128,7 @@ with tab_map:
                     curves = [projected_ellipse(mu[i], logvar[i], p2) for i in idx]
                 else:
                     curves = [np.c_[mu[i, 0] + sigma[i, 0] * np.array([-1.0, 1.0]), np.zeros(2)] for i in idx]
-                ui.add_curves(fig, curves, f"1σ of q(z|x), digit {names[c]}", color=ui.DIGIT_COLORS[c],
+                add_curves(fig, curves, f"1σ of q(z|x), digit {names[c]}", color=DIGIT_COLORS[c],
                               width=1.2, legendgroup=names[c], showlegend=False, opacity=0.9)
         if d >= 2:
             # the square the Manifold tab decodes
@@ -135,9 +137,9 @@ with tab_map:
             else:
                 origin, u, v = pca_plane(am.pca())
                 corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]) * m_range
-                box = ui.to_map(am, origin + corners[:, :1] * u + corners[:, 1:] * v)
-            ui.add_curves(fig, [box], "area of the decoded manifold", color="#999", width=1, dash="dot")
-    ui.overlays_on_top(fig)
+                box = to_map(am, origin + corners[:, :1] * u + corners[:, 1:] * v)
+            add_curves(fig, [box], "area of the decoded manifold", color="#999", width=1, dash="dot")
+    overlays_on_top(fig)
     fig.update_layout(legend=dict(itemsizing="constant"), margin=dict(t=36))  # room for the chart's toolbar
 
     event = st.plotly_chart(fig, key="lm_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
@@ -186,7 +188,7 @@ with tab_map:
                "click a legend entry to hide a class, double-click to show it alone.")
 
     # -------------------------------------------------------------------- selected points
-    sel = ui.selected_indices(event)
+    sel = selected_indices(event)
     st.subheader("Selected digits")
     if not sel:
         st.info("Nothing selected yet: click a dot, or drag a box or lasso around a few.")
@@ -208,7 +210,7 @@ with tab_map:
             for col, j in zip(cols, range(s, min(s + per_row, len(shown)))):
                 i = shown[j]
                 orig = data.images[i].numpy().reshape(28, 28)
-                col.image(ui.to_image_cell(ui.strip(np.stack([orig, recon[j]])), 112),
+                col.image(to_image_cell(strip(np.stack([orig, recon[j]])), 112),
                           caption=f"test #{i} · label {names[labels[i]]} — original | decode(μ)")
         kl = rate_nats(mu[shown], logvar[shown])
         table = {"": [zname(k) for k in range(d)] + ["‖μ‖", "KL(q‖p) [nats]"]}
@@ -256,7 +258,7 @@ with tab_manifold:
                 "at the mean. It is the dotted square on the PCA map.")
         img = lattice_image(am.key, am.model, r, n_grid, y_cls, plane)
         cell = max(28, round(1100 / n_grid / 28) * 28)  # rendered ≥ 1100 px wide, scaled to the page
-        st.image(ui.to_image_cell(img, cell), width="stretch",
+        st.image(to_image_cell(img, cell), width="stretch",
                  caption=f"{n_grid} × {n_grid} decoded codes: about {820 // n_grid} px per digit on a 1280-px screen "
                          "(fewer digits per side = bigger digits; hover the image for full screen).")
         beta = float(am.meta.get("beta", 1.0))
@@ -274,5 +276,5 @@ with tab_manifold:
         look += ("Far from the centre, where the prior has little mass and no training digit was encoded, strokes "
                  "blur, repeat or freeze.")
         st.caption(look)
-        st.download_button("Download the lattice (PNG)", ui.png_bytes(img, img.shape[0] * 2),
+        st.download_button("Download the lattice (PNG)", png_bytes(img, img.shape[0] * 2),
                             file_name=f"manifold-{am.name}-r{r:g}-n{n_grid}.png", mime="image/png")

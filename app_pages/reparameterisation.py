@@ -15,7 +15,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
+from ui.images import to_image_cell, wrap_strip
+from ui.pickers import digit_picker
+from ui.plots import add_curves, add_marker, latent_scatter, map_coords, to_map
+from ui.state import require_data
 from vae_core import theory
 from vae_core.latent import pca_head, projected_ellipse
 
@@ -99,11 +102,11 @@ st.subheader("The same trick inside the active model's encoder")
 if am is None:
     st.info("Pick or train a model (sidebar) to see z = μ + σ ⊙ ε on a real digit.")
 else:
-    data = ui.require_data(am)
+    data = require_data(am)
     st.session_state.setdefault("rp_seed", 0)
     c1, c2 = st.columns([1.4, 1], gap="large")
     with c1:
-        idx = ui.digit_picker(data, "rp_digit")
+        idx = digit_picker(data, "rp_digit")
     with c2:
         K = st.slider("K: draws z = μ + σ ⊙ ε", 10, 500, 100, 10, key="rp_K")
         st.button("Resample ε", icon=":material/casino:", on_click=_bump_seed, key="rp_resample")
@@ -118,9 +121,9 @@ else:
     left, right = st.columns([1.5, 1], gap="large")
     with left:
         if am.latent_dim >= 2:
-            coords, axes = ui.map_coords(am, n=3000)
+            coords, axes = map_coords(am, n=3000)
             labels = data.labels.numpy()[:len(coords)]
-            fig = ui.latent_scatter(coords, labels, axes, height=430, class_names=data.class_names or None)
+            fig = latent_scatter(coords, labels, axes, height=430, class_names=data.class_names or None)
             for tr in fig.data:
                 tr.marker.opacity = 0.35
                 tr.marker.size = 6
@@ -130,11 +133,11 @@ else:
             else:
                 pca2 = pca_head(am.pca(), 2)
                 ells = [projected_ellipse(mu, lv, pca2, k) for k in (1, 2)]
-            c = ui.to_map(am, mu)[0]
-            dz = ui.to_map(am, draws)
+            c = to_map(am, mu)[0]
+            dz = to_map(am, draws)
             span = max(1.5 * float(np.abs(np.vstack([ells[1], dz]) - c).max()), 0.15)
-            ui.add_marker(fig, c, "μ (encoder mean)", color="#d62728", size=13)
-            ui.add_curves(fig, ells, "q(z|x): 1σ and 2σ", color="black", width=2)
+            add_marker(fig, c, "μ (encoder mean)", color="#d62728", size=13)
+            add_curves(fig, ells, "q(z|x): 1σ and 2σ", color="black", width=2)
             fig.add_trace(go.Scatter(x=dz[:, 0], y=dz[:, 1], mode="markers", name=f"{K} draws z = μ + σ ⊙ ε",
                                      marker=dict(color="black", size=6, symbol="circle-open")))
             axes_note = "" if am.latent_dim == 2 else ", first two principal axes"
@@ -154,8 +157,8 @@ else:
             st.info("A 1-D latent space has no map; the draws are summarised on the right.")
     with right:
         recon = am.decode(draws[:10], label if am.conditional else None)
-        st.image(ui.to_image_cell(data.images[idx].numpy(), 84), caption=f"test #{idx} (digit {label})")
-        st.image(ui.to_image_cell(ui.wrap_strip(recon, 5), 70), caption="decoder output for the first 10 draws z")
+        st.image(to_image_cell(data.images[idx].numpy(), 84), caption=f"test #{idx} (digit {label})")
+        st.image(to_image_cell(wrap_strip(recon, 5), 70), caption="decoder output for the first 10 draws z")
         if am.latent_dim <= 4:
             st.dataframe(pd.DataFrame({"dimension": [f"z{j + 1}" for j in range(am.latent_dim)], "μ": mu,
                                        "σ": sigma}).style.format({"μ": "{:.3f}", "σ": "{:.3f}"}), hide_index=True)

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
+from ui.jobs_view import job_fragment, progress_line, slots_caption, stop_button
 from vae_core import CheckpointError, DataUnavailable, load_dataset
 from vae_core.checkpoints import validate_name
 from vae_core.jobs import CapacityError, get_manager
@@ -64,25 +65,16 @@ with tab_train:
         except DataUnavailable as exc:
             st.error(str(exc))
 
-    shown = manager.get(st.session_state.get("train_job"))
-
-    @st.fragment(run_every=1.0 if shown is not None and shown.active else None)  # poll only while it trains
-    def live(polling: bool = shown is not None and shown.active) -> None:
-        job = manager.get(st.session_state.get("train_job"))
+    def live(job) -> None:
         if job is None:
             st.info("No training started in this session yet.")
             return
-        if polling and not job.active:
-            st.rerun()  # the job ended: one full rerun stops the polling and shows the result
         snap = job.snapshot()
         m = snap["members"][0]
         reps = [r for r in m["reports"] if r.kind == "step"]
         cfg = m["config"]
-        st.progress(snap["progress"], text=f"**{snap['title']}** — {snap['status']} · "
-                    f"{snap['progress']:.0%} of {cfg.epochs} epochs")
-        if snap["status"] in ("queued", "running"):
-            if st.button("⏹ Stop training", key="stop_train"):
-                job.stop()
+        progress_line(snap)
+        stop_button(job, "stop_train")
         if reps:
             df = pd.DataFrame({"step": [r.step for r in reps], "reconstruction": [r.recon for r in reps],
                                "KL": [r.kl for r in reps], "β·KL weight": [r.kl_weight for r in reps]})
@@ -126,9 +118,8 @@ with tab_train:
         elif snap["status"] == "error":
             st.error(snap["message"])
 
-    live()
-    running = manager.running()
-    st.caption(f"Server: {len(running)} of {manager.max_running} training slots in use.")
+    job_fragment(manager, "train_job", live)  # polls only while the job trains
+    slots_caption(manager)
 
 # -------------------------------------------------------------------- models
 with tab_models:
@@ -159,7 +150,7 @@ with tab_models:
             except CheckpointError as exc:
                 st.error(str(exc))
         try:
-            w, j = ui.checkpoint_files(am.key, am.model, am.meta)
+            w, j = ui.checkpoint_files(am)
             st.download_button("⬇ weights (.safetensors)", w, f"{am.name}.safetensors", "application/octet-stream")
             st.download_button("⬇ metadata (.json)", j, f"{am.name}.json", "application/json")
         except CheckpointError as exc:

@@ -19,15 +19,6 @@ SHIPPED = ROOT / "checkpoints"
 SHIPPED_NAMES = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta0.5", "mnist-z2-beta4", "mnist-z2-beta16"]
 
 
-@pytest.fixture(autouse=True)
-def _grad_enabled():
-    """Importing ui.py switches autograd off for the app; keep tests independent of that."""
-    prev = torch.is_grad_enabled()
-    torch.set_grad_enabled(True)
-    yield
-    torch.set_grad_enabled(prev)
-
-
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT

@@ -1,48 +1,52 @@
-"""Every page in the navigation renders without an exception with each shipped model (AppTest)."""
+"""The one page list (ui.nav.PAGES) against the files in app_pages/, and every listed page rendering without an
+exception with each kind of shipped model (AppTest)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_helpers import ROOT, SHIPPED, new_app, ok
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
-PAGES = sorted({p for p in re.findall(r'"(app_pages/\w+\.py)"', (ROOT / "app.py").read_text())
-                if (ROOT / p).is_file()})
-MODELS = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta16"]
+from ui.nav import HOME, PAGES
+
+PAGE_PATHS = [p.path for p in PAGES]
+MODELS = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta16"]  # 2-D, 20-D, conditional, near-collapsed
 
 
-def test_navigation_lists_pages():
-    assert "app_pages/home.py" in PAGES
-    assert len(PAGES) >= 10
+def test_every_page_file_is_listed_once_and_exists():
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app_pages").glob("*.py") if p.name != "__init__.py")
+    assert sorted(PAGE_PATHS) == files  # a page file missing from the list, or a listed page without its file
+    assert len(set(PAGE_PATHS)) == len(PAGE_PATHS)
+    assert len({p.title for p in PAGES}) == len(PAGES)
+    assert PAGES[0].path == HOME
+
+
+def test_home_links_every_other_page():
+    at = new_app("mnist-z2")
+    at.run()
+    ok(at)
+    links = [el.proto.page for el in at.main.get("page_link")]
+    assert links == [p.stem for p in PAGES if p.path != HOME]
 
 
 @pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", PAGE_PATHS)
 def test_page_renders(page: str, model: str):
-    assert (ROOT / "checkpoints" / f"{model}.safetensors").is_file(), f"shipped model {model} missing"
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["model_key"] = f"shipped/{model}"
+    at = new_app(model)
     at.run()
-    assert not at.exception, [e.message for e in at.exception]
+    ok(at)
     at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
+    ok(at)
     assert at.session_state["_active"].name == model
-    # the page put real content on screen (not just the sidebar)
-    assert len(at.main.children) > 0
+    assert len(at.main.children) > 0  # the page put content on screen, not just the sidebar
     assert not at.error, [e.value for e in at.error]
 
 
-@pytest.mark.parametrize("model", sorted(p.stem for p in (ROOT / "checkpoints").glob("*.safetensors")))
+@pytest.mark.parametrize("model", sorted(p.stem for p in SHIPPED.glob("*.safetensors")))
 def test_every_shipped_model_loads_in_the_sidebar(model: str):
     """Each shipped checkpoint is offered by the picker and loads (names may contain dots: mnist-z2-beta0.5)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["model_key"] = f"shipped/{model}"
+    at = new_app(model)
     at.run()
-    assert not at.exception, [e.message for e in at.exception]
+    ok(at)
     assert not at.sidebar.error, [e.value for e in at.sidebar.error]
     assert at.session_state["_active"].name == model
     assert at.session_state["_active"].meta["name"] == model

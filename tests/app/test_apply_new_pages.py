@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from apptest_helpers import SHIPPED
 from apptest_helpers import ok as _ok
 from apptest_helpers import open_page as _open
@@ -31,7 +30,6 @@ DB, LE, CP = "app_pages/drawing_board.py", "app_pages/latent_editing.py", "app_p
 def _model(name: str):
     from vae_core import load_checkpoint
 
-    torch.set_grad_enabled(False)
     return load_checkpoint(SHIPPED / name)[0]
 
 

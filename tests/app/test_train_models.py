@@ -148,7 +148,7 @@ def test_download_bytes_load_back():
     from vae_core.checkpoints import load_checkpoint_bytes
 
     am = ui.get_model("shipped/mnist-z2")
-    w, j = ui.checkpoint_files(am.key, am.model, am.meta)
+    w, j = ui.checkpoint_files(am)
     model, meta = load_checkpoint_bytes(w, j)
     x = torch.rand(4, 784)
     assert torch.equal(model.decode(model.encode(x)[0]), am.model.decode(am.model.encode(x)[0]))
@@ -167,7 +167,7 @@ def test_bad_uploads_are_rejected(kind):
     from vae_core import CheckpointError
 
     am = ui.get_model("shipped/mnist-z2")
-    w, j = ui.checkpoint_files(am.key, am.model, am.meta)
+    w, j = ui.checkpoint_files(am)
     marker = Path("/tmp/vae-explorer-pwned")
     marker.unlink(missing_ok=True)
     if kind == "corrupt":

@@ -1,0 +1,78 @@
+"""The view of a background training job (vae_core.jobs), shared by the β/KL Lab and Train & Models: a
+fragment that polls while the job runs, its progress line, the stop button, the end message and the
+server's slot count."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+
+def job_fragment(manager, state_key: str, body: Callable, poll_s: float = 1.0, rerun_at_end: bool = True) -> None:
+    """Draw ``body(job)`` (job = the job whose id is in session_state[state_key], or None) in a fragment that
+    redraws every ``poll_s`` seconds while the job is active and not at all otherwise. When the job ends
+    during polling, one full rerun (``rerun_at_end``) stops the polling and redraws the rest of the page."""
+    started = manager.get(st.session_state.get(state_key))
+    polling = started is not None and started.active
+
+    @st.fragment(run_every=poll_s if polling else None)
+    def live() -> None:
+        job = manager.get(st.session_state.get(state_key))
+        if rerun_at_end and polling and job is not None and not job.active:
+            st.rerun()
+        body(job)
+
+    live()
+
+
+def wait_first_reports(job, timeout: float = 1.0) -> None:
+    """Right after the start, give the training thread a moment (sleeping, so it gets the CPU) to emit its first
+    reports (~0.1 s on an idle machine), so that the first points are drawn in this run instead of the next poll."""
+    deadline = time.monotonic() + timeout
+    while job.active and time.monotonic() < deadline and not any(m.reports for m in job.members):
+        time.sleep(0.03)
+
+
+def progress_text(snap: dict) -> str:
+    """'**title** — status · p% of E epoch(s) on <data> · step s …' for a job snapshot."""
+    m0 = snap["members"][0]
+    steps = [(m["reports"][-1].step if m["reports"] else 0) for m in snap["members"]]
+    status = snap["status"]
+    if status == "running" and snap["progress"] >= 1:
+        status = "evaluating on the test split"
+    each = " of each model" if len(steps) > 1 else ""
+    return (f"**{snap['title']}** — {status} · {snap['progress']:.0%} of {m0['config'].epochs} epoch(s) on "
+            f"{snap['data']} · step {min(steps)}{each}")
+
+
+def progress_line(snap: dict) -> None:
+    """The progress bar of a job and, for several models in lockstep, one caption per model."""
+    st.progress(min(snap["progress"], 1.0), text=progress_text(snap))
+    if len(snap["members"]) > 1:
+        cols = st.columns(len(snap["members"]))
+        for c, m in zip(cols, snap["members"], strict=True):
+            r = m["reports"][-1] if m["reports"] else None
+            c.caption(f"{m['label']}: " + (f"{r.progress:.0%} · KL {r.kl:.2f}" if r else "starting…"))
+
+
+def stop_button(job, key: str) -> None:
+    """A stop button while the job is queued or running; training stops after the current step."""
+    if job.active and st.button("Stop training", key=key, icon=":material/stop:"):
+        job.stop()
+        st.toast("Stopping after the current step…")
+
+
+def show_job_end(snap: dict) -> None:
+    """The job's end: an error, a divergence warning or the success message (nothing while it runs)."""
+    if snap["status"] == "error":
+        st.error(snap["message"])
+    elif snap["status"] == "diverged":
+        st.warning(snap["message"])
+    elif snap["status"] in ("done", "stopped"):
+        st.success(f"Training {snap['status']}: {snap['message']}.")
+
+
+def slots_caption(manager, extra: str = "") -> None:
+    st.caption(f"Server: {len(manager.running())} of {manager.max_running} training slots in use." + extra)
