@@ -1,0 +1,499 @@
+"""The live view: the VAE runs in the browser page, the server stays the reference.
+
+One Streamlit component (``st.components.v2.component`` with the inline JavaScript and CSS of
+``ui/live_assets/``) runs the model's MLP in the page -- a hand-written matmul + bias + activation
+on Float32Array -- so hovering the latent map, dragging a slider, scrubbing an interpolation or
+drawing a digit decodes (or encodes) every animation frame without a round trip. Four views:
+
+* :func:`live_latent_map`   hover to decode, click to keep a z (returned to Python);
+* :func:`live_decoder`      one slider per latent dimension and a 2-D pad, decoding on input;
+* :func:`live_interpolation` scrub lerp / slerp between two codes;
+* :func:`live_drawing`      encode while drawing; the finished canvas goes to Python, whose
+  ``vae_core.drawing`` + ``model.encode`` result stays the reference.
+
+Weights travel once per model and browser session: :func:`export_model` serialises them (float16 when
+every weight is exactly a float16 number -- the shipped checkpoints are stored that way, so nothing is
+lost -- else float32), and the page caches them by the model's key (name + weight checksum). Later
+mounts send only the key; a page that lacks the weights asks for them with the ``need`` trigger.
+
+A model the page cannot run (a layer or activation the JavaScript does not implement, or an export
+that does not reproduce the model's own outputs) raises :class:`LiveUnsupported`; every ``live_*``
+function then says so on the page and returns ``Live(ok=False)`` so the caller uses the server path.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+from torch import nn
+
+ASSETS = Path(__file__).resolve().with_name("live_assets")
+COMPONENT_NAME = "vae_live"
+SENT_KEY = "_vae_live_sent"  # session_state: keys of the models whose weights this session was sent
+MAX_CANVAS = 1024  # the drawing canvas the page may send, px a side
+
+LIVE_COMPONENT = st.components.v2.component(
+    COMPONENT_NAME,
+    css=(ASSETS / "live.css").read_text(encoding="utf-8"),
+    js=(ASSETS / "live.js").read_text(encoding="utf-8"),
+    isolate_styles=False,  # plain DOM, so outside checks find data-testid="live-latent-map" directly
+)
+
+
+class LiveUnsupported(Exception):
+    """The page's MLP cannot run this model (the reason is the message)."""
+
+
+@dataclass
+class Live:
+    """What a live view reports back to Python in this run."""
+
+    ok: bool  # the model runs in the page
+    reason: str = ""  # why not, when ok is False
+    click: dict | None = None  # map: {"z": (d,) array, "xy": (a, b), "y": class or None} of a click this run
+    z: np.ndarray | None = None  # decoder: the z last released (slider / pad), else None
+    y: int | None = None  # the class picked in the component (CVAE)
+    t: float | None = None  # interpolation: the scrub position last released
+    method: str | None = None  # interpolation: "lerp" or "slerp"
+    ink: np.ndarray | None = None  # drawing: the canvas after the last stroke, (H, W) uint8 grey (ink bright)
+
+
+# ------------------------------------------------------------------ export
+def _activation(module: nn.Module) -> dict:
+    if isinstance(module, nn.ReLU):
+        return {"name": "relu"}
+    if isinstance(module, nn.Tanh):
+        return {"name": "tanh"}
+    if isinstance(module, nn.Sigmoid):
+        return {"name": "sigmoid"}
+    if isinstance(module, nn.Identity):
+        return {"name": "identity"}
+    if isinstance(module, nn.ELU):
+        return {"name": "elu", "alpha": float(module.alpha)}
+    if isinstance(module, nn.Softplus):
+        return {"name": "softplus", "beta": float(module.beta), "threshold": float(module.threshold)}
+    if isinstance(module, nn.GELU):
+        return {"name": "gelu", "approximate": str(module.approximate)}
+    raise LiveUnsupported(f"the page has no {type(module).__name__} activation")
+
+
+def _mlp(seq: nn.Module, what: str) -> list[tuple[nn.Linear, dict]]:
+    """[(Linear, activation spec)] of a Sequential made of Linear layers each followed by at most one activation."""
+    if not isinstance(seq, nn.Sequential):
+        raise LiveUnsupported(f"the {what} is a {type(seq).__name__}, not a sequence of linear layers")
+    out: list[tuple[nn.Linear, dict]] = []
+    for mod in seq:
+        if isinstance(mod, nn.Linear):
+            out.append((mod, {"name": "identity"}))
+        elif out and out[-1][1]["name"] == "identity":
+            out[-1] = (out[-1][0], _activation(mod))
+        else:
+            raise LiveUnsupported(f"the {what} has a {type(mod).__name__} where the page expects a linear layer")
+    if not out:
+        raise LiveUnsupported(f"the {what} has no linear layers")
+    return out
+
+
+def _parts(model) -> dict:
+    need = ("encoder", "fc_mu", "fc_logvar", "decoder", "fc_out", "latent_dim", "input_dim")
+    missing = [a for a in need if not hasattr(model, a)]
+    if missing:
+        raise LiveUnsupported(f"{type(model).__name__} is not an MLP VAE (no {', '.join(missing)})")
+    for a in ("fc_mu", "fc_logvar", "fc_out"):
+        if not isinstance(getattr(model, a), nn.Linear):
+            raise LiveUnsupported(f"{a} is not a linear layer")
+    side = math.isqrt(int(model.input_dim))
+    if side * side != int(model.input_dim):
+        raise LiveUnsupported(f"the input has {model.input_dim} pixels, not a square image")
+    return {"encoder": _mlp(model.encoder, "encoder"), "decoder": _mlp(model.decoder, "decoder")}
+
+
+def _params(model) -> list[torch.Tensor]:
+    return [p.detach() for p in model.parameters()]
+
+
+def _b64(a: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f2" if dtype == "float16" else "<f4").tobytes()).decode()
+
+
+def _layer(lin: nn.Linear, act: dict, dtype: str) -> dict:
+    w = lin.weight.detach().to(torch.float32).numpy()
+    b = (lin.bias.detach().to(torch.float32).numpy() if lin.bias is not None
+         else np.zeros(lin.out_features, np.float32))
+    return {"in": lin.in_features, "out": lin.out_features, "wt": _b64(w.T, dtype), "b": _b64(b, dtype), "act": act}
+
+
+def _fingerprint(model) -> str:
+    h = hashlib.sha256()
+    for p in _params(model):
+        h.update(p.to(torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def export_model(model, name: str = "model", check: bool = True) -> dict:
+    """The JSON payload the page builds its MLP from (see live.js ``buildModel``).
+
+    Layers are listed as ``{"in", "out", "wt": base64 of W.T (in x out, little-endian), "b", "act"}``;
+    ``dtype`` is "float16" when every parameter is exactly a float16 number, else "float32". With
+    ``check`` the payload is decoded again and run by :func:`reference_decode` / :func:`reference_encode`
+    against the model's own ``decode`` / ``encode``; a mismatch raises :class:`LiveUnsupported`.
+    """
+    parts = _parts(model)
+    params = _params(model)
+    f16 = all(torch.equal(p.to(torch.float32).half().to(torch.float32), p.to(torch.float32)) for p in params)
+    dtype = "float16" if f16 else "float32"
+    payload = {
+        "key": f"{name}:{_fingerprint(model)}",
+        "dtype": dtype,
+        "latent_dim": int(model.latent_dim),
+        "num_classes": int(getattr(model, "num_classes", 0) or 0),
+        "input_dim": int(model.input_dim),
+        "encoder": [_layer(lin, act, dtype) for lin, act in parts["encoder"]],
+        "mu": _layer(model.fc_mu, {"name": "identity"}, dtype),
+        "logvar": _layer(model.fc_logvar, {"name": "identity"}, dtype),
+        "decoder": [_layer(lin, act, dtype) for lin, act in parts["decoder"]],
+        "out": _layer(model.fc_out, {"name": "identity"}, dtype),
+    }
+    if check:
+        _check_payload(model, payload)
+    return payload
+
+
+# --------------------------------------------- the payload run in numpy (the page's maths, for checks)
+def _unpack(layer: dict, dtype: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    dt = "<f2" if dtype == "float16" else "<f4"
+    wt = np.frombuffer(base64.b64decode(layer["wt"]), dt).astype(np.float64).reshape(layer["in"], layer["out"])
+    b = np.frombuffer(base64.b64decode(layer["b"]), dt).astype(np.float64)
+    return wt, b, layer["act"]
+
+
+def _act_np(x: np.ndarray, act: dict) -> np.ndarray:
+    name = act["name"]
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if name == "identity":
+        return x
+    if name == "elu":
+        return np.where(x > 0, x, act["alpha"] * np.expm1(np.minimum(x, 0.0)))
+    if name == "softplus":
+        bx = act["beta"] * x
+        return np.where(bx > act["threshold"], x, np.log1p(np.exp(np.minimum(bx, act["threshold"]))) / act["beta"])
+    if name == "gelu":
+        if act.get("approximate") == "tanh":
+            return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+        from scipy.special import erf
+
+        return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+    raise LiveUnsupported(f"the page has no {name} activation")
+
+
+def _run(layers: list[dict], x: np.ndarray, dtype: str) -> np.ndarray:
+    for layer in layers:
+        wt, b, act = _unpack(layer, dtype)
+        x = _act_np(x @ wt + b, act)
+    return x
+
+
+def _with_label(payload: dict, v: np.ndarray, y) -> np.ndarray:
+    c = payload["num_classes"]
+    if not c:
+        return v
+    y = np.broadcast_to(np.asarray(0 if y is None else y, dtype=int).reshape(-1), (len(v),))
+    return np.concatenate([v, np.eye(c)[y]], axis=1)
+
+
+def reference_decode(payload: dict, z, y=None) -> np.ndarray:
+    """Decode with the exported payload in float64 numpy: (N, input_dim) Bernoulli means."""
+    z = np.atleast_2d(np.asarray(z, dtype=np.float64))
+    logits = _run([*payload["decoder"], payload["out"]], _with_label(payload, z, y), payload["dtype"])
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def reference_encode(payload: dict, x, y=None) -> tuple[np.ndarray, np.ndarray]:
+    """Encode with the exported payload in float64 numpy: (mu, logvar), each (N, d)."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    h = _run(payload["encoder"], _with_label(payload, x, y), payload["dtype"])
+    return _run([payload["mu"]], h, payload["dtype"]), _run([payload["logvar"]], h, payload["dtype"])
+
+
+def _check_payload(model, payload: dict) -> None:
+    g = torch.Generator().manual_seed(0)
+    d, c = payload["latent_dim"], payload["num_classes"]
+    z = torch.randn(8, d, generator=g) * 2
+    x = torch.rand(4, payload["input_dim"], generator=g)
+    y = torch.arange(8) % c if c else None
+    with torch.no_grad():
+        ref = model.decode(z, y).double().numpy() if c else model.decode(z).double().numpy()
+        mu, _ = model.encode(x, y[:4]) if c else model.encode(x)
+    err = float(np.abs(reference_decode(payload, z.numpy(), None if y is None else y.numpy()) - ref).max())
+    if not err < 1e-4:
+        raise LiveUnsupported(f"the page's MLP does not reproduce this model's decoder (max error {err:.2g})")
+    mu_p, _ = reference_encode(payload, x.numpy(), None if y is None else y[:4].numpy())
+    err = float(np.abs(mu_p - mu.double().numpy()).max())
+    if not err < 1e-3:
+        raise LiveUnsupported(f"the page's MLP does not reproduce this model's encoder (max error {err:.2g})")
+
+
+_EXPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def model_payload(model, name: str = "model") -> dict:
+    """:func:`export_model`, cached per model object (and redone if its weights change in place)."""
+    version = tuple(p._version for p in model.parameters())
+    hit = _EXPORTS.get(model)
+    if hit is not None and hit[0] == (name, version):
+        if isinstance(hit[1], LiveUnsupported):
+            raise hit[1]
+        return hit[1]
+    try:
+        out: dict | LiveUnsupported = export_model(model, name)
+    except LiveUnsupported as exc:
+        out = exc
+    _EXPORTS[model] = ((name, version), out)
+    if isinstance(out, LiveUnsupported):
+        raise out
+    return out
+
+
+def live_support(model) -> tuple[bool, str]:
+    """(True, "") if the page can run ``model``, else (False, the reason in words)."""
+    try:
+        model_payload(model, "check")
+    except LiveUnsupported as exc:
+        return False, str(exc)
+    return True, ""
+
+
+# ------------------------------------------------------------------ mounting
+def _unwrap(model_or_am, name: str | None) -> tuple[object, str]:
+    model = getattr(model_or_am, "model", model_or_am)
+    return model, name or str(getattr(model_or_am, "key", None) or getattr(model_or_am, "name", None) or "model")
+
+
+def _need_weights() -> None:
+    st.session_state.pop(SENT_KEY, None)  # the page lost or never got them: send them again
+
+
+def _noop() -> None:
+    pass
+
+
+def _model_field(payload: dict) -> dict:
+    sent = st.session_state.setdefault(SENT_KEY, set())
+    if payload["key"] in sent:
+        return {"key": payload["key"]}
+    sent.add(payload["key"])
+    return {"key": payload["key"], "weights": payload}
+
+
+def _fallback(reason: str, show: bool) -> Live:
+    if show:
+        st.info(f"The live view cannot run this model in the page ({reason}), so this page uses the server: "
+                "every change is computed there.")
+    return Live(ok=False, reason=reason)
+
+
+def _payload_or_fallback(model, name: str, show: bool) -> dict | Live:
+    try:
+        return model_payload(model, name)
+    except LiveUnsupported as exc:
+        return _fallback(str(exc), show)
+
+
+def _mount(key: str, data: dict, height="content"):
+    return LIVE_COMPONENT(key=key, data=data, height=height, on_need_change=_need_weights, on_click_change=_noop,
+                          on_z_change=_noop, on_scrub_change=_noop, on_ink_change=_noop)
+
+
+def _floats(v, n: int | None = None) -> np.ndarray | None:
+    try:
+        a = np.asarray(v, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return None
+    if (n is not None and a.size != n) or not np.all(np.isfinite(a)):
+        return None
+    return a
+
+
+def _class(v, c: int) -> int | None:
+    return int(v) if isinstance(v, int) and 0 <= v < c else None
+
+
+def map_extent(coords: np.ndarray, pad: float = 0.08, q: float = 0.5) -> list[float]:
+    """[x0, x1, y0, y1] covering the central (100 - 2q)% of the points on each axis, padded by ``pad``."""
+    c = np.asarray(coords, dtype=np.float64)
+    if len(c) == 0:
+        return [-3.0, 3.0, -3.0, 3.0]
+    lo, hi = np.percentile(c, q, axis=0), np.percentile(c, 100 - q, axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    lo, hi = lo - pad * span, hi + pad * span
+    return [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])]
+
+
+def map_data(coords, labels=None, axes=("z₁", "z₂"), extent=None, label_names=None) -> dict:
+    """The scatter the page draws: rounded coordinates, integer labels (and their names for the legend),
+    extent and axis titles."""
+    c = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    out = {"x": np.round(c[:, 0], 4).tolist(), "y": np.round(c[:, 1], 4).tolist(),
+           "extent": list(extent) if extent is not None else map_extent(c), "axes": [str(a) for a in axes]}
+    if labels is not None:
+        out["labels"] = np.asarray(labels).astype(int).reshape(-1).tolist()
+    if label_names is not None:
+        out["label_names"] = [str(n) for n in label_names]
+    return out
+
+
+def plane_data(pca) -> dict:
+    """z = mean + a·u + b·v with u, v the first two principal directions (unit vectors) of ``pca``: the
+    plane a d > 2 map shows (its coordinates are ``pca.transform(z)[:, :2]``)."""
+    return {"mean": np.asarray(pca.mean, dtype=np.float64).tolist(),
+            "u": np.asarray(pca.components[0], dtype=np.float64).tolist(),
+            "v": np.asarray(pca.components[1], dtype=np.float64).tolist()}
+
+
+def _common(model, payload: dict, mode: str, plane, y, class_names) -> dict:
+    d = int(model.latent_dim)
+    if d > 2 and plane is None:
+        raise ValueError("a latent map of a model with more than 2 latent dimensions needs plane=plane_data(pca)")
+    c = int(getattr(model, "num_classes", 0) or 0)
+    return {"mode": mode, "model": _model_field(payload), "plane": plane if d > 2 else None,
+            "y": (int(y) if y is not None else 0) if c else None,
+            "class_names": [str(n) for n in class_names] if class_names is not None else None}
+
+
+def live_latent_map(model_or_am, coords, labels=None, axes=("z₁", "z₂"), *, key: str, plane: dict | None = None,
+                    overlays: list | None = None, y: int | None = None, class_names=None, extent=None,
+                    size: int = 460, name: str | None = None, click_hint: str = "",
+                    show_fallback: bool = True) -> Live:
+    """Hover-to-decode latent map: the scatter of ``coords`` (N, 2) and, beside it, the digit decoded
+    under the pointer every animation frame (z = the map point for d = 2, z = mean + a·u + b·v on
+    ``plane`` for d > 2). ``Live.click`` holds a click of this run ({"z", "xy", "y"}).
+    ``overlays``: [{"type": "marker", "xy": [a, b], "color", "cross"} | {"type": "path", "xy": [[a, b], …]}]."""
+    model, name = _unwrap(model_or_am, name)
+    payload = _payload_or_fallback(model, name, show_fallback)
+    if isinstance(payload, Live):
+        return payload
+    data = {**_common(model, payload, "map", plane, y, class_names), "map": map_data(coords, labels, axes, extent),
+            "overlays": overlays or [], "size": int(size), "click_hint": click_hint}
+    res = _mount(key, data)
+    out = Live(ok=True)
+    click = res.get("click") if res is not None else None
+    if isinstance(click, dict):
+        z = _floats(click.get("z"), int(model.latent_dim))
+        xy = _floats(click.get("xy"), 2)
+        if z is not None and xy is not None:
+            out.click = {"z": z, "xy": (float(xy[0]), float(xy[1])),
+                         "y": _class(click.get("y"), int(getattr(model, "num_classes", 0) or 0))}
+    return out
+
+
+def live_decoder(model_or_am, z0, *, key: str, coords=None, labels=None, axes=("z₁", "z₂"), plane: dict | None = None,
+                 y: int | None = None, class_names=None, limit: float = 4.0, overlays: list | None = None,
+                 extent=None, size: int = 380, name: str | None = None, report: bool = True,
+                 show_fallback: bool = True) -> Live:
+    """One slider per latent dimension (input events, so every drag position decodes) and, when
+    ``coords`` are given, a 2-D pad on the latent map (z₁, z₂ for d = 2; PC1, PC2 of ``plane`` for d > 2:
+    dragging it moves z within that plane and keeps its other components). ``z0`` starts the view; pass a
+    new ``z0`` to move it (a rerun with the same ``z0`` keeps what the user did). ``Live.z`` / ``Live.y``:
+    the z (and class) last released, reported once per release when ``report``."""
+    model, name = _unwrap(model_or_am, name)
+    payload = _payload_or_fallback(model, name, show_fallback)
+    if isinstance(payload, Live):
+        return payload
+    d = int(model.latent_dim)
+    data = {**_common(model, payload, "decoder", plane, y, class_names),
+            "z0": np.asarray(z0, dtype=np.float64).reshape(-1)[:d].round(6).tolist(), "limit": float(limit),
+            "overlays": overlays or [], "size": int(size), "report": bool(report)}
+    if coords is not None:
+        data["map"] = map_data(coords, labels, axes, extent)
+    res = _mount(key, data)
+    out = Live(ok=True)
+    st_z = res.get("z") if res is not None else None
+    if isinstance(st_z, dict):
+        out.z = _floats(st_z.get("z"), d)
+        out.y = _class(st_z.get("y"), int(getattr(model, "num_classes", 0) or 0))
+    return out
+
+
+def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t: float = 0.5, steps: int = 10,
+                       y: int | None = None, coords=None, labels=None, axes=("z₁", "z₂"), plane: dict | None = None,
+                       extent=None, size: int = 340, name: str | None = None, report: bool = True,
+                       show_fallback: bool = True) -> Live:
+    """Scrub along the path from z0 to z1 (a range input or a drag along the strip of ``steps`` frames);
+    lerp z(t) = (1-t) z0 + t z1 and slerp as vae_core.latent.slerp, both computed in the page.
+    ``Live.t`` / ``Live.method``: the position and method last released."""
+    model, name = _unwrap(model_or_am, name)
+    payload = _payload_or_fallback(model, name, show_fallback)
+    if isinstance(payload, Live):
+        return payload
+    d = int(model.latent_dim)
+    data = {**_common(model, payload, "interp", plane, y, class_names=None),
+            "z0": np.asarray(z0, dtype=np.float64).reshape(-1)[:d].tolist(),
+            "z1": np.asarray(z1, dtype=np.float64).reshape(-1)[:d].tolist(),
+            "method": "slerp" if method in ("slerp", "spherical") else "lerp", "t": float(t), "steps": int(steps),
+            "size": int(size), "report": bool(report)}
+    if coords is not None:
+        data["map"] = map_data(coords, labels, axes, extent)
+    res = _mount(key, data)
+    out = Live(ok=True)
+    sc = res.get("scrub") if res is not None else None
+    if isinstance(sc, dict):
+        tt = sc.get("t")
+        if isinstance(tt, (int, float)) and 0 <= tt <= 1:
+            out.t = float(tt)
+        if sc.get("method") in ("lerp", "slerp"):
+            out.method = sc["method"]
+    return out
+
+
+def decode_ink(value) -> tuple[np.ndarray | None, int | None]:
+    """The drawing canvas the page sent ({"w", "h", "grey": base64 uint8, "y"}) -> ((H, W) uint8, class)."""
+    if not isinstance(value, dict):
+        return None, None
+    w, h, s = value.get("w"), value.get("h"), value.get("grey")
+    if not (isinstance(w, int) and isinstance(h, int) and isinstance(s, str)):
+        return None, None
+    if not (0 < w <= MAX_CANVAS and 0 < h <= MAX_CANVAS):
+        return None, None
+    try:
+        raw = base64.b64decode(s, validate=True)
+    except ValueError:
+        return None, None
+    if len(raw) != w * h:
+        return None, None
+    y = value.get("y")
+    return np.frombuffer(raw, np.uint8).reshape(h, w).copy(), (y if isinstance(y, int) else None)
+
+
+def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁", "z₂"), plane: dict | None = None,
+                 y: int | None = None, class_names=None, extent=None, overlays: list | None = None, size: int = 340,
+                 brush: int = 20, canvas: int = 280, name: str | None = None, show_fallback: bool = True) -> Live:
+    """Draw a digit: while the stroke is drawn the page preprocesses the canvas exactly as
+    ``vae_core.drawing.preprocess_drawing`` and runs the encoder (μ and the 1σ / 2σ ellipses move on the
+    map, the reconstruction decode(μ) updates). When a stroke ends, the canvas goes to Python:
+    ``Live.ink`` is the (H, W) uint8 grey picture (white ink on black) for the server's reference path,
+    ``Live.y`` the class picked (CVAE). ``Live.ink`` is None before the first stroke and after Clear."""
+    model, name = _unwrap(model_or_am, name)
+    payload = _payload_or_fallback(model, name, show_fallback)
+    if isinstance(payload, Live):
+        return payload
+    data = {**_common(model, payload, "draw", plane, y, class_names), "overlays": overlays or [],
+            "size": int(size), "brush": int(brush), "canvas": int(canvas)}
+    if coords is not None:
+        data["map"] = map_data(coords, labels, axes, extent)
+    res = _mount(key, data)
+    ink, yy = decode_ink(res.get("ink") if res is not None else None)
+    c = int(getattr(model, "num_classes", 0) or 0)
+    return Live(ok=True, ink=ink, y=yy if (c and yy is not None and 0 <= yy < c) else None)
