@@ -14,9 +14,10 @@ coordinates are (row, col) array indices, so the centre of the 28x28 field is
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 SIDE = 28  # MNIST field
@@ -187,6 +188,22 @@ MAX_UPLOAD_PIXELS = 25_000_000  # refuse "decompression bombs" before decoding
 MAX_SIDE = 560  # large photos are shrunk to at most this many pixels a side before preprocessing
 
 
+def _no_repr(exc: BaseException) -> str:
+    """Pillow's messages name the in-memory file object ('<_io.BytesIO object at 0x…>'): say 'the file'."""
+    return re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the file", str(exc))[:300]
+
+
+def _to_8bit_grey(im: Image.Image) -> Image.Image:
+    """A 16-bit (``I;16*``, or ``I`` as Pillow opens 16-bit PNGs) or 32-bit float grey image scaled, not
+    clipped, to 8 bits: 16-bit values by 255/65535, others by their own maximum (Pillow's
+    ``convert("L")`` clips everything above 255 to white, which blanks a 16-bit drawing)."""
+    a = np.asarray(im, dtype=np.float64)
+    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    a = np.clip(a, 0.0, None)
+    top = 65535.0 if (im.mode.startswith("I") and a.max(initial=0.0) <= 65535) else max(a.max(initial=0.0), 1e-12)
+    return Image.fromarray(np.round(a * (255.0 / top)).clip(0, 255).astype(np.uint8), "L")
+
+
 def read_image_bytes(raw: bytes, max_side: int = MAX_SIDE) -> np.ndarray:
     """Decode an uploaded PNG / JPEG file into an (H, W) or (H, W, 4) uint8 array for
     :func:`preprocess_drawing`.  Only Pillow's image decoders are used (never pickle).
@@ -212,11 +229,14 @@ def read_image_bytes(raw: bytes, max_side: int = MAX_SIDE) -> np.ndarray:
                 raise ValueError("the image has no pixels")
             im.load()
             has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-            im = im.convert("RGBA" if has_alpha else "L")
+            im = _to_8bit_grey(im) if im.mode in ("I", "F") or im.mode.startswith("I;16") else \
+                im.convert("RGBA" if has_alpha else "L")
     except ValueError:
         raise
+    except UnidentifiedImageError:
+        raise ValueError("this file could not be read as an image: it is not a PNG or JPEG file") from None
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"this file could not be read as an image ({type(exc).__name__}: {exc})") from None
+        raise ValueError(f"this file could not be read as an image ({type(exc).__name__}: {_no_repr(exc)})") from None
     if max(im.size) > max_side:
         s = max_side / max(im.size)
         im = im.resize((max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s))), Image.Resampling.LANCZOS)

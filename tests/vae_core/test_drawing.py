@@ -149,3 +149,64 @@ def test_helpers():
     assert ink_stats(np.zeros(784))["bbox"] is None
     with pytest.raises(ValueError):
         preprocess_drawing(np.zeros((10, 10, 5)))
+
+
+# ------------------------------------------------------------------ odd uploaded images (attack suite, #13)
+def _encode(im: Image.Image, fmt: str = "PNG") -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    im.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _sixteen_bit_seven(dark_ink: bool) -> Image.Image:
+    """A 16-bit greyscale PNG of a '7': full-range 16-bit values (paper 60000, ink 3000, or the reverse)."""
+    a = np.full((200, 200), 3000 if not dark_ink else 60000, dtype=np.uint16)
+    ink = 60000 if not dark_ink else 3000
+    a[40:56, 40:160] = ink
+    for r in range(56, 170):
+        c = 160 - (r - 56) * 60 // 114
+        a[r, c - 8:c + 8] = ink
+    return Image.fromarray(a)  # mode I;16
+
+
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_sixteen_bit_png_is_scaled_not_clipped(dark_ink):
+    from vae_core.drawing import read_image_bytes
+
+    im = _sixteen_bit_seven(dark_ink)
+    raw = _encode(im)
+    assert Image.open(__import__("io").BytesIO(raw)).mode.startswith("I")  # really a 16-bit PNG
+    a = read_image_bytes(raw)
+    assert a.dtype == np.uint8 and a.ndim == 2
+    expected_ink, expected_paper = (round(3000 * 255 / 65535), round(60000 * 255 / 65535))
+    if not dark_ink:
+        expected_ink, expected_paper = expected_paper, expected_ink
+    assert a[48, 100] == expected_ink and a[5, 5] == expected_paper  # values scaled by 255/65535
+    v = preprocess_drawing(a)
+    assert v is not None, "the 16-bit drawing came out blank"
+    r, c = center_of_mass(v)
+    assert math.hypot(r - CENTER, c - CENTER) <= 1.0
+    assert (v > 0.5).sum() > 25  # a real stroke, not a few stray pixels
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    (b"GIF89a" + b"\0" * 30, "could not be read"),
+    (b"hello, not an image", "not a PNG or JPEG file"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "could not be read"),
+    (b"\xff\xd8\xff\xe0" + b"\0" * 100, "could not be read"),  # a truncated JPEG
+])
+def test_image_errors_never_print_the_in_memory_file_object(raw, words):
+    from vae_core.drawing import read_image_bytes
+
+    with pytest.raises(ValueError, match=words) as e:
+        read_image_bytes(raw)
+    assert "BytesIO" not in str(e.value) and "0x" not in str(e.value)
+
+
+def test_float_tiff_style_modes_scaled_by_their_maximum():
+    from vae_core.drawing import _to_8bit_grey
+
+    im = Image.fromarray(np.array([[0.0, 0.5], [1.0, 2.0]], dtype=np.float32))  # mode F
+    assert np.asarray(_to_8bit_grey(im)).tolist() == [[0, 64], [128, 255]]
