@@ -599,7 +599,8 @@ function mountDecoder(inst, data, m, api) {
     mv.wrap.addEventListener("pointermove", (ev) => { if (drag) setFrom(ev); });
     mv.wrap.addEventListener("pointerup", () => { if (drag) { drag = false; report(); } });
   }
-  inst.setZ = (nz) => { for (let i = 0; i < d; i++) z[i] = nz[i]; syncSliders(); schedule(); };
+  // Test hook: root.__setZ(z[, y]) sets the code (and class) as if the sliders had been moved.
+  root.__setZ = (nz, ny) => { for (let i = 0; i < d; i++) z[i] = nz[i]; if (m.c && ny !== undefined) y = ny; syncSliders(); schedule(); };
   schedule();
   inst.cleanup = () => { if (raf) cancelAnimationFrame(raf); clearTimeout(timer); };
 }
