@@ -1,8 +1,10 @@
 """The ELBO and everything derived from it (seed §变分推断, §损失函数, §后验坍缩, §β-VAE).
 
 Conventions: every function returns *per-example* values in nats unless it says
-otherwise; ``x`` are pixel intensities in [0, 1] (continuous Bernoulli targets,
-exactly as the seed's ``F.binary_cross_entropy(..., reduction='sum')``).
+otherwise; ``x`` are pixel intensities in [0, 1].  ``likelihood`` picks the decoder's
+p(x|z) (:mod:`vae_core.likelihoods`): ``"bernoulli"`` (default; the seed's
+``F.binary_cross_entropy(..., reduction='sum')`` — a true -log p(x|z) only for binary
+pixels, a cross-entropy on grey ones) or ``"continuous_bernoulli"`` (a density on [0, 1]).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from .likelihoods import neg_log_likelihood
 
 LOG2PI = math.log(2 * math.pi)
 
@@ -110,13 +114,17 @@ class LossTerms:
     kl_per_dim: torch.Tensor  # (d,) batch-average KL per dimension
 
 
-def vae_loss(logits, x, mu, logvar, beta: float = 1.0, free_bits: float = 0.0) -> LossTerms:
+def vae_loss(logits, x, mu, logvar, beta: float = 1.0, free_bits: float = 0.0,
+             likelihood: str = "bernoulli") -> LossTerms:
     """Negative β-ELBO averaged over the batch, with optional free bits.
 
     loss = E[-log p(x|z)] + beta * KL   (beta = 1 is the plain -ELBO)
     """
     n = x.shape[0]
-    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
+    if likelihood == "bernoulli":
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
+    else:
+        recon = neg_log_likelihood(logits, x, likelihood).sum() / n
     kl_dims = gaussian_kl_per_dim(mu, logvar)
     kl_per_dim = kl_dims.mean(dim=0)
     kl = kl_per_dim.sum()
@@ -127,7 +135,7 @@ def vae_loss(logits, x, mu, logvar, beta: float = 1.0, free_bits: float = 0.0) -
 # ------------------------------------------------------------ evaluation
 @torch.no_grad()
 def elbo_terms(model, x: torch.Tensor, y: torch.Tensor | None = None, n_samples: int = 1,
-               generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+               generator: torch.Generator | None = None, likelihood: str = "bernoulli") -> dict[str, torch.Tensor]:
     """Per-example ELBO pieces with ``n_samples`` reparameterised draws.
 
     Returns ``recon`` (-E_q log p(x|z)), ``kl`` (closed form), ``kl_per_dim``,
@@ -138,7 +146,7 @@ def elbo_terms(model, x: torch.Tensor, y: torch.Tensor | None = None, n_samples:
     for _ in range(n_samples):
         z = model.reparameterize(mu, logvar, generator)
         logits = model.decode_logits(z, y) if model.conditional else model.decode_logits(z)
-        recon += bernoulli_nll(logits, x)
+        recon += neg_log_likelihood(logits, x, likelihood)
     recon /= n_samples
     kl_dims = gaussian_kl_per_dim(mu, logvar)
     kl = kl_dims.sum(1)
@@ -147,7 +155,7 @@ def elbo_terms(model, x: torch.Tensor, y: torch.Tensor | None = None, n_samples:
 
 @torch.no_grad()
 def iwae_log_weights(model, x: torch.Tensor, k: int, y: torch.Tensor | None = None,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, likelihood: str = "bernoulli") -> torch.Tensor:
     """log w_i = log p(x, z_i) - log q(z_i|x) for k draws z_i ~ q(z|x); shape (k, N)."""
     mu, logvar = model.encode(x, y) if model.conditional else model.encode(x)
     n, d = mu.shape
@@ -158,7 +166,7 @@ def iwae_log_weights(model, x: torch.Tensor, k: int, y: torch.Tensor | None = No
         logits = model.decode_logits(flat, y.repeat(k))
     else:
         logits = model.decode_logits(flat)
-    log_px_z = -bernoulli_nll(logits, x.repeat(k, 1)).reshape(k, n)
+    log_px_z = -neg_log_likelihood(logits, x.repeat(k, 1), likelihood).reshape(k, n)
     log_pz = standard_normal_log_density(z)
     log_qz = gaussian_log_density(z, mu, logvar)
     return log_px_z + log_pz - log_qz
@@ -166,7 +174,8 @@ def iwae_log_weights(model, x: torch.Tensor, k: int, y: torch.Tensor | None = No
 
 @torch.no_grad()
 def iwae_bound(model, x: torch.Tensor, k: int, y: torch.Tensor | None = None,
-               generator: torch.Generator | None = None, chunk: int = 0) -> torch.Tensor:
+               generator: torch.Generator | None = None, chunk: int = 0,
+               likelihood: str = "bernoulli") -> torch.Tensor:
     """Importance-weighted bound L_k = E[log 1/k sum_i w_i] <= log p(x) (Burda et al. 2016).
 
     k = 1 is a one-sample ELBO; L_k rises with k towards log p(x).  Returns (N,)
@@ -180,7 +189,7 @@ def iwae_bound(model, x: torch.Tensor, k: int, y: torch.Tensor | None = None,
     done = 0
     while done < k:
         m = min(chunk, k - done)
-        parts.append(iwae_log_weights(model, x, m, y, generator))
+        parts.append(iwae_log_weights(model, x, m, y, generator, likelihood))
         done += m
     lw = torch.cat(parts, 0)
     return torch.logsumexp(lw, dim=0) - math.log(k)
@@ -200,8 +209,11 @@ def mc_kl(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int,
 
 @torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 2000,
-             iwae_k: int = 0, seed: int = 0) -> dict[str, float]:
-    """Dataset averages in nats per image: neg_elbo, recon, kl (and iwae_nll with iwae_k > 0)."""
+             iwae_k: int = 0, seed: int = 0, likelihood: str = "bernoulli") -> dict[str, float]:
+    """Dataset averages in nats per image: neg_elbo, recon, kl (and iwae_nll with iwae_k > 0).
+
+    For long or memory-bounded evaluations with progress see :func:`vae_core.evaluation.evaluate_likelihood`.
+    """
     model.eval()
     g = torch.Generator().manual_seed(seed)
     tot = {"neg_elbo": 0.0, "recon": 0.0, "kl": 0.0}
@@ -210,11 +222,12 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: 
     for s in range(0, n, batch_size):
         xb = x[s:s + batch_size]
         yb = None if y is None or not model.conditional else y[s:s + batch_size]
-        t = elbo_terms(model, xb, yb, generator=g)
+        t = elbo_terms(model, xb, yb, generator=g, likelihood=likelihood)
         for key in tot:
             tot[key] += float(t[key].sum())
         if iwae_k:
-            iw += float(iwae_bound(model, xb, iwae_k, yb, generator=g, chunk=min(iwae_k, 100)).sum())
+            iw += float(iwae_bound(model, xb, iwae_k, yb, generator=g, chunk=min(iwae_k, 100),
+                                   likelihood=likelihood).sum())
     out = {k: v / n for k, v in tot.items()}
     if iwae_k:
         out["iwae_nll"] = -iw / n

@@ -8,7 +8,12 @@ keeps flash and manual attention:
 * the **plain path** (``TrainConfig(fast=False)``, and any model the fast path does
   not handle): ``model(x)`` + :func:`vae_core.objectives.vae_loss` + ``backward()``;
 * the **fast path** (default for ReLU MLP VAEs/CVAEs): :class:`vae_core.fast_step.ReluMLPStep`,
-  the same computation written out by hand without an autograd graph.
+  the same computation written out by hand without an autograd graph.  It implements the Bernoulli
+  likelihood only; ``likelihood="continuous_bernoulli"`` always takes the plain path.
+
+``likelihood`` picks p(x|z) (:mod:`vae_core.likelihoods`); ``binarization="dynamic"`` replaces every
+training batch by a fresh draw x ~ Bernoulli(grey) from the trainer's own ``"binarize"`` generator
+(binarised MNIST, as in Burda et al. 2016).
 
 Both draw the reparameterisation noise from the trainer's own ``torch.Generator``
 (seeded from the config), so the same config gives the same model whether it is
@@ -36,7 +41,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .data import binarize_dynamic
 from .fast_step import ReluMLPStep
+from .likelihoods import LIKELIHOODS
 from .models import VAE, build_model
 from .objectives import KLSchedule, vae_loss
 
@@ -90,6 +97,8 @@ class TrainConfig:
     log_every: int = 50  # steps between step reports
     num_threads: int = 0  # torch threads during each step (0 = leave torch's setting alone)
     fast: bool = True  # the hand-written ReLU step where it applies; False = always model(x) + vae_loss + backward
+    likelihood: str = "bernoulli"  # p(x|z): "bernoulli" | "continuous_bernoulli" (the latter: plain path only)
+    binarization: str = "none"  # "none" (grey pixels) | "dynamic" (fresh x ~ Bernoulli(grey) every batch)
 
     def __post_init__(self) -> None:
         self.hidden_dims = tuple(int(h) for h in self.hidden_dims)
@@ -110,6 +119,10 @@ class TrainConfig:
             errors.append("free_bits must be >= 0")
         if self.lr_schedule not in ("constant", "cosine"):
             errors.append("lr_schedule must be 'constant' or 'cosine'")
+        if self.likelihood not in LIKELIHOODS:
+            errors.append(f"likelihood must be one of {', '.join(LIKELIHOODS)}")
+        if self.binarization not in ("none", "dynamic"):
+            errors.append("binarization must be 'none' or 'dynamic'")
         if errors:
             raise ValueError("; ".join(errors))
         _ = self.schedule  # validates kl_schedule
@@ -207,7 +220,9 @@ class Trainer:
         except (RuntimeError, TypeError):  # platforms without the fused kernel
             self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         # the hand-written step for ReLU VAEs/CVAEs (the default); everything else takes the plain path
-        self.fast = ReluMLPStep(self.model) if config.fast and ReluMLPStep.supports(self.model) else None
+        # (Bernoulli only: a continuous-Bernoulli model trains through autograd)
+        self.fast = (ReluMLPStep(self.model) if config.fast and config.likelihood == "bernoulli"
+                     and ReluMLPStep.supports(self.model) else None)
         self.bs = min(config.batch_size, self.n)
         self.steps_per_epoch = math.ceil(self.n / self.bs)
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -217,6 +232,7 @@ class Trainer:
                 self.opt, T_max=self.total_steps, eta_min=config.lr * 0.05)
         self.g = torch.Generator().manual_seed(config.seed)  # data order
         self.noise = torch.Generator().manual_seed(stream_seed(config.seed, "noise"))  # eps of z = mu + sigma eps
+        self.binarize_g = torch.Generator().manual_seed(stream_seed(config.seed, "binarize"))  # dynamic binarisation
         self.schedule = config.schedule
         self.result = TrainResult(model=self.model)
         self.params = list(self.model.parameters())
@@ -297,7 +313,7 @@ class Trainer:
             return self.fast.forward(xb, yb, w, self.config.free_bits, self.noise), None
         with torch.enable_grad():
             out = self.model(xb, yb, generator=self.noise)
-            terms = vae_loss(out.logits, xb, out.mu, out.logvar, w, self.config.free_bits)
+            terms = vae_loss(out.logits, xb, out.mu, out.logvar, w, self.config.free_bits, self.config.likelihood)
         stats = torch.cat([torch.stack([terms.loss, terms.recon, terms.kl]), terms.kl_per_dim]).detach()
         return stats, terms.loss
 
@@ -313,6 +329,8 @@ class Trainer:
         t0 = time.perf_counter()
         idx = self.perm[self.batch * self.bs:(self.batch + 1) * self.bs]
         xb = self.images.index_select(0, idx)
+        if cfg.binarization == "dynamic":
+            xb = binarize_dynamic(xb, self.binarize_g)
         w = self.schedule.weight(self.step_no)
         yb = self.labels.index_select(0, idx) if self.cond else None
         stats, loss = self._forward(xb, yb, w)
