@@ -608,6 +608,7 @@ function mountDecoder(inst, data, m, api) {
 function mountInterp(inst, data, m, api) {
   const root = inst.root, d = m.d, plane = planeOf(data, d);
   root.setAttribute("data-testid", "live-interpolation");
+  root.setAttribute("data-z0", JSON.stringify(data.z0)); root.setAttribute("data-z1", JSON.stringify(data.z1));
   const z0 = data.z0, z1 = data.z1, y = data.y === null || data.y === undefined ? 0 : data.y;
   let method = data.method === "slerp" ? "slerp" : "lerp", t = data.t === undefined ? 0.5 : data.t;
   const bar = el("div", { class: "vl-bar" }, root);
@@ -816,7 +817,7 @@ export default function (component) {
   if (inst.cleanup) inst.cleanup();
   inst.cleanup = null;
   inst.root.replaceChildren();
-  for (const a of ["data-frames", "data-z", "data-decode-ms", "data-mu", "data-logvar", "data-t", "data-method"]) inst.root.removeAttribute(a);
+  for (const a of ["data-frames", "data-z", "data-decode-ms", "data-mu", "data-logvar", "data-t", "data-method", "data-z0", "data-z1"]) inst.root.removeAttribute(a);
   if (!m) {
     inst.sig = null;
     inst.root.textContent = "Loading the model into the page\u2026";
