@@ -1,0 +1,102 @@
+"""MNIST FID / IS (vae_core.quality): the Fréchet distance against closed forms and scipy, IS by hand,
+and the shipped classifier's accuracy and sanity references."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from vae_core import quality as q
+
+
+def _scipy_fid(mu1, c1, mu2, c2):
+    covmean = scipy.linalg.sqrtm(c1 @ c2)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(c1 + c2 - 2 * np.real(covmean)))
+
+
+def test_frechet_distance_one_dimensional_closed_form():
+    # W2^2 between N(m1, s1^2) and N(m2, s2^2) = (m1 - m2)^2 + (s1 - s2)^2
+    assert q.frechet_distance(np.array([1.0]), np.array([[4.0]]), np.array([-2.0]), np.array([[9.0]])) == \
+        pytest.approx(9.0 + 1.0)
+
+
+def test_frechet_distance_diagonal_and_identical():
+    a, b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    mu = np.array([0.5, -1.0, 2.0])
+    want = float(np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
+    assert q.frechet_distance(mu, np.diag(a), mu, np.diag(b)) == pytest.approx(want)
+    assert q.frechet_distance(mu, np.diag(a), mu, np.diag(a)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_frechet_distance_matches_scipy_for_non_commuting_covariances():
+    rng = np.random.default_rng(0)
+    for d in (2, 5, 30):
+        a, b = rng.normal(size=(d, d)), rng.normal(size=(d, d))
+        c1, c2 = a @ a.T + 0.1 * np.eye(d), b @ b.T + 0.1 * np.eye(d)
+        mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+        got = q.frechet_distance(mu1, c1, mu2, c2)
+        assert got == pytest.approx(_scipy_fid(mu1, c1, mu2, c2), rel=1e-6)
+        assert got == pytest.approx(q.frechet_distance(mu2, c2, mu1, c1), rel=1e-9)  # symmetric
+
+
+def test_fid_of_samples_approaches_the_gaussians_distance():
+    rng = np.random.default_rng(1)
+    c = np.array([[2.0, 0.5], [0.5, 1.0]])
+    f1 = rng.multivariate_normal([0, 0], c, 200_000)
+    f2 = rng.multivariate_normal([1, 0], 4 * c, 200_000)
+    # mean shift 1, and Tr(C + 4C - 2 * 2C) = Tr(C) = 3
+    assert q.fid_from_features(f1, f2) == pytest.approx(1.0 + 3.0, rel=0.02)
+
+
+def test_inception_score_by_hand():
+    eye = np.eye(10)
+    assert q.inception_score(np.tile(eye, (5, 1))) == pytest.approx(10.0, rel=1e-6)  # confident, all classes
+    assert q.inception_score(np.tile(eye[3], (50, 1))) == pytest.approx(1.0)  # one class only
+    assert q.inception_score(np.full((50, 10), 0.1)) == pytest.approx(1.0)  # no confidence
+    p = np.array([[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])  # KL of each row to p(y) = log 2
+    assert q.inception_score(p) == pytest.approx(2.0, rel=1e-6)
+
+
+def test_classifier_shapes_and_prior_samples_of_a_cvae():
+    from vae_core.models import CVAE
+
+    clf = q.MnistClassifier()
+    f, p = q.classify(clf, torch.rand(7, 784))
+    assert f.shape == (7, q.FEATURE_DIM) and p.shape == (7, 10)
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-6)
+    x = q.prior_samples(CVAE(latent_dim=2, hidden_dims=(16,)), 25, seed=0)
+    assert tuple(x.shape) == (25, 784) and float(x.min()) >= 0 and float(x.max()) <= 1
+    # a CVAE's samples cycle through the ten classes: sample i has class i % 10
+    torch.manual_seed(0)
+    m = CVAE(latent_dim=2, hidden_dims=(16,))
+    g = torch.Generator().manual_seed(0)
+    torch.testing.assert_close(q.prior_samples(m, 10, seed=0),
+                               m.sample(10, torch.arange(10), generator=g).clamp(0, 1))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from vae_core import load_dataset
+
+    train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
+    if test.is_sample:
+        pytest.skip("full MNIST not available (only the offline sample); CI fails instead of skipping")
+    clf, meta = q.load_classifier()  # shipped: a missing classifier fails
+    return clf, meta, (train, test)
+
+
+def test_shipped_classifier_accuracy_and_sanity_references(shipped):
+    clf, meta, (train, test) = shipped
+    acc = q.accuracy(clf, test.images, test.labels)
+    assert acc >= 0.985
+    assert acc == pytest.approx(meta["test_metrics"]["accuracy"], abs=1e-4)  # the stated accuracy is real
+    f_test, p_test = q.classify(clf, test.images)
+    f_train, _ = q.classify(clf, train.images[:10_000])
+    fid_tt = q.fid_from_features(f_train, f_test)
+    f_noise, p_noise = q.classify(clf, q.noise_images(10_000))
+    fid_noise = q.fid_from_features(f_noise, f_test)
+    assert fid_tt < 0.01 * fid_noise  # real digits near 0, noise far
+    assert q.inception_score(p_test) > 9.0  # the test set: confident and balanced
+    assert math.isfinite(fid_noise)
