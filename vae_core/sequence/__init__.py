@@ -1,0 +1,13 @@
+"""Sequence VAEs (no Streamlit): character-level words and SMILES molecules.
+
+``vocab`` (token vocabularies), ``model`` (:class:`SeqVAE`: GRU encoder → Gaussian z →
+autoregressive GRU decoder), ``train`` (annealed training, evaluation), ``words`` (wordfreq
+corpus), ``smiles`` (RDKit NCI corpus, validity, properties, drawings), ``metrics`` (the JSON's
+``test_metrics``), ``checkpoint`` (family "seq-vae" in the one checkpoint format) and ``explore``
+(what the pages compute).
+"""
+
+from .model import SeqVAE, kl_diag_gaussian
+from .vocab import Vocab, smiles_tokens
+
+__all__ = ["SeqVAE", "Vocab", "kl_diag_gaussian", "smiles_tokens"]

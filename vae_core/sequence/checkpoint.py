@@ -1,0 +1,90 @@
+"""Sequence-VAE checkpoints: the project's one format (safetensors + JSON, family "seq-vae").
+
+Writing and reading go through :mod:`vae_core.checkpoints`' generic pair I/O
+(atomic, checksummed, never unpickled); this module adds the family's
+validator: the metadata's architecture is range-checked, the vocabulary is
+parsed, and every tensor's name and shape must equal those of the model the
+metadata describes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from ..checkpoints import (
+    CheckpointError,
+    read_checkpoint_pair,
+    read_checkpoint_pair_bytes,
+    register_family,
+    write_checkpoint_pair,
+)
+from .model import SeqVAE
+
+FAMILY = "seq-vae"
+LIMITS = {"latent_dim": (1, 256), "embed_dim": (1, 1024), "enc_hidden": (1, 2048), "dec_hidden": (1, 2048),
+          "dec_layers": (1, 4), "max_len": (2, 1000)}
+
+
+def _model_from_meta(meta: dict) -> SeqVAE:
+    cfg = meta.get("model")
+    if not isinstance(cfg, dict) or cfg.get("family") != FAMILY:
+        raise CheckpointError("the metadata does not describe a sequence VAE")
+    for key, (lo, hi) in LIMITS.items():
+        v = cfg.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise CheckpointError(f"the metadata's model.{key} must be an integer in [{lo}, {hi}]")
+    vocab = cfg.get("vocab")
+    if not isinstance(vocab, dict) or not isinstance(vocab.get("tokens"), list) or len(vocab["tokens"]) > 500:
+        raise CheckpointError("the metadata's vocabulary must be a list of at most 500 tokens")
+    try:
+        return SeqVAE.from_config(cfg)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"the metadata's model description is invalid ({exc})") from None
+
+
+def _validate(meta: dict, tensors: dict) -> dict:
+    model = _model_from_meta(meta)
+    want = {k: list(v.shape) for k, v in model.state_dict().items()}
+    got = {k: list(v.shape) for k, v in tensors.items()}
+    if want != got:
+        missing = sorted(set(want) - set(got))
+        extra = sorted(set(got) - set(want))
+        wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+        raise CheckpointError("the weights do not fit the described model "
+                              f"(missing {missing[:3]}, unexpected {extra[:3]}, wrong shape {wrong[:3]})")
+    return meta
+
+
+register_family(FAMILY, _validate)
+
+
+def _build(tensors: dict, meta: dict) -> tuple[SeqVAE, dict]:
+    model = _model_from_meta(meta)
+    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+    model.eval()
+    return model, meta
+
+
+def save_seq_checkpoint(path: str | os.PathLike, model: SeqVAE, metadata: dict, dtype: str = "float32",
+                        overwrite: bool = True):
+    """Write PATH.safetensors + PATH.json (weights as float32 or float16)."""
+    if dtype not in ("float32", "float16"):
+        raise CheckpointError("dtype must be float32 or float16")
+    tdtype = torch.float16 if dtype == "float16" else torch.float32
+    tensors = {k: v.detach().to(tdtype) for k, v in model.state_dict().items()}
+    meta = dict(metadata)
+    meta.update({"family": FAMILY, "model": model.config(), "latent_dim": model.latent_dim, "dtype": dtype})
+    return write_checkpoint_pair(path, tensors, meta, overwrite=overwrite)
+
+
+def load_seq_checkpoint(path: str | os.PathLike) -> tuple[SeqVAE, dict]:
+    """A sequence VAE and its metadata; raises CheckpointError for anything invalid."""
+    tensors, meta = read_checkpoint_pair(path, family=FAMILY)
+    return _build(tensors, meta)
+
+
+def load_seq_checkpoint_bytes(weights: bytes, meta_bytes: bytes) -> tuple[SeqVAE, dict]:
+    tensors, meta = read_checkpoint_pair_bytes(weights, meta_bytes, family=FAMILY)
+    return _build(tensors, meta)
