@@ -1,8 +1,7 @@
 """Decoder Sliders: set the latent code z by hand and watch the decoder draw p(x|z) live.
 
-Session-state keys (read by the tests):
-  sliders_z        current latent code, (d,) float array
-  sliders_decoded  the decoded image shown, (28, 28) float array in [0, 1]
+session_state: ``sliders_z`` is the current latent code (d,), kept across reruns and pages; the slider keys
+``ds_z_i`` (z itself) or ``ds_pc_i`` (principal coordinates) hold the positions (ui.compute.sliders).
 """
 
 import time
@@ -11,11 +10,12 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
+from ui.compute.sliders import code_from_sliders, pct, slider_setting
 from ui.images import to_image
 from ui.pickers import digit_picker
 from ui.plots import add_marker, latent_scatter, map_coords, selected_indices, to_map
-from ui.state import ActiveModel, require_data, require_model
-from vae_core.latent import active_units, from_pca_units, to_pca_units
+from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
+from vae_core.latent import active_units
 
 LIM = 4.0  # slider range ± (latent units, or PCA std units)
 STEP = 0.05
@@ -32,27 +32,18 @@ def pkey(i: int) -> str:
     return f"ds_pc_{i}"
 
 
-def pct(r: float) -> str:
-    p = 100 * r
-    return f"{p:.0f}%" if p >= 9.5 else f"{p:.1f}%" if p >= 0.1 else f"{p:.2f}%" if p >= 0.01 else "<0.01%"
-
-
 def pca_mode() -> bool:
     return bool(st.session_state.get("ds_pca", False))
 
 
 def set_z(am: ActiveModel, z: np.ndarray) -> None:
     """Move every slider so that the code is z (callbacks only: runs before the sliders exist)."""
-    z = np.asarray(z, dtype=np.float64).reshape(-1)
-    st.session_state["sliders_z"] = z
-    if pca_mode() and am.latent_dim > 2:
-        vals, keyf = to_pca_units(am.pca(), z)[0], pkey
-    else:
-        vals, keyf = z, zkey
-    clipped = np.clip(vals, -LIM, LIM)
-    n_clip = int(np.sum(np.abs(vals) > LIM))
-    st.session_state["ds_clip"] = (n_clip, clipped, z) if n_clip else None
-    for i, v in enumerate(clipped):
+    steer = pca_mode() and am.latent_dim > 2
+    setting = slider_setting(z, LIM, am.pca() if steer else None)
+    st.session_state["sliders_z"] = setting.target
+    st.session_state["ds_clip"] = setting if setting.n_clipped else None
+    keyf = pkey if steer else zkey
+    for i, v in enumerate(setting.values):
         st.session_state[keyf(i)] = float(v)
 
 
@@ -81,50 +72,19 @@ def on_mode(am: ActiveModel) -> None:
     set_z(am, st.session_state.get("sliders_z", np.zeros(am.latent_dim)))
 
 
-@st.cache_resource(max_entries=16)
-def map_sample(key: str, _am: ActiveModel) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+@st.cache_resource(max_entries=16, hash_funcs=BY_MODEL_KEY)
+def map_sample(am: ActiveModel) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """A few thousand test means in map coordinates (cached per model): the fragment only adds the marker."""
-    n = min(MAP_POINTS, len(_am.encodings()[0]))
-    coords, axes = map_coords(_am, n, "pca")
-    return coords, _am.data().labels.numpy()[:n], axes, np.arange(n)
-
-
-st.title("Decoder Sliders")
-am = require_model()
-data = require_data(am)
-d = am.latent_dim
-names = data.class_names or [str(c) for c in range(10)]
-
-# a new model (or a first visit) starts from z = 0 or the last code of this model
-if st.session_state.get("ds_model") != am.key:
-    st.session_state["ds_model"] = am.key
-    st.session_state["sliders_z"] = np.zeros(d)
-    st.session_state["ds_clip"] = None
-    for k in [k for k in st.session_state if str(k).startswith(("ds_z_", "ds_pc_"))]:
-        del st.session_state[k]
-
-st.caption(
-    f"The decoder turns any latent code z ({d} numbers) into an image. Drag the sliders to move z and watch what it "
-    "draws; the ✕ on the map shows where z sits among the codes of real test digits. Latent units are standard "
-    "deviations of the prior N(0, I): a random prior sample stays mostly within ±2.")
-
-# ----------------------------------------------------------------------------- controls (full reruns)
-c1, c2, c3 = st.columns([1, 1, 1.2])
-c1.button("Random prior sample", on_click=on_random, args=(am,), width="stretch",
-          help="Draw z ~ N(0, I), the prior: what the model generates from scratch.")
-c2.button("⟲ Reset (z = 0)", on_click=on_reset, args=(am,), width="stretch", help="The centre of the prior.")
-with c3.popover("⤵ Start from a test digit", width="stretch",
-                help="Set z to a test digit's posterior mean μ (what the encoder says about it)."):
-    idx = digit_picker(data, key="ds_pick", label="Test digit", default_class=3)
-    c_im, c_go = st.columns([1, 1.6], vertical_alignment="center")
-    c_im.image(to_image(data.images[idx].numpy(), 84), caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
-    c_go.button("Start from this digit", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
+    n = min(MAP_POINTS, len(am.encodings()[0]))
+    coords, axes = map_coords(am, n, "pca")
+    return coords, am.data().labels.numpy()[:n], axes, np.arange(n)
 
 
 # ----------------------------------------------------------------------------- live part (fragment)
 @st.fragment
 def panel(am: ActiveModel) -> None:
     d = am.latent_dim
+    names = am.data().class_names or [str(c) for c in range(10)]
     c_img, c_ctl = st.columns([1, 1.75], gap="medium")
     with c_ctl:
         if d > 2:
@@ -148,13 +108,13 @@ def panel(am: ActiveModel) -> None:
         if z_cur.shape != (d,):
             z_cur = np.zeros(d)
         active = active_units(am.encodings()[0]) if d > 2 else np.ones(d, bool)
+        start = slider_setting(z_cur, LIM, am.pca() if steer else None)
         cols = st.columns(ncols)
         vals = np.zeros(d)
         for i in range(d):
             key = pkey(i) if steer else zkey(i)
             if key not in st.session_state:  # first render (or back from another page): show the current code
-                v0 = to_pca_units(am.pca(), z_cur)[0, i] if steer else z_cur[i]
-                st.session_state[key] = float(np.clip(v0, -LIM, LIM))
+                st.session_state[key] = float(start.values[i])
             if steer:
                 label = f"PC{i + 1} · {pct(ratio[i])}"
                 hlp = (f"1 step = {std[i]:.3f} latent units along this direction, which explains {ratio[i]:.2%} of "
@@ -167,18 +127,17 @@ def panel(am: ActiveModel) -> None:
                     hlp = ("Inactive: this coordinate of μ barely varies across test digits (Var < 0.01) — the KL term "
                            "switched it off, so the decoder mostly ignores it.")
             vals[i] = cols[i % ncols].slider(label, -LIM, LIM, step=STEP, key=key, format="%.2f", help=hlp)
-        z = from_pca_units(am.pca(), vals)[0] if steer else vals
+        z = code_from_sliders(vals, am.pca() if steer else None)
     st.session_state["sliders_z"] = z
     img = am.decode(z, y_cls)[0]
-    st.session_state["sliders_decoded"] = img
 
     with c_img:
         cap = "decoded p(x|z): pixel probabilities" + (f", class {names[y_cls]}" if y_cls is not None else "")
         st.image(to_image(img, 280), caption=cap)
         st.caption(f"‖z‖ = {np.linalg.norm(z):.2f} · a prior sample has ‖z‖ ≈ √{d} = {np.sqrt(d):.1f}")
         clip = st.session_state.get("ds_clip")
-        if clip is not None and len(clip[1]) == d and np.allclose(clip[1], vals):
-            n_clip, _, target = clip
+        if clip is not None and len(clip.values) == d and np.allclose(clip.values, vals):
+            n_clip, target = clip.n_clipped, clip.target
             gap = np.abs(am.decode(target, y_cls)[0] - img).mean()
             st.caption(
                 f"{n_clip} slider(s) of that code lay beyond ±{LIM:g} and were clipped, which moves z by "
@@ -193,7 +152,7 @@ def panel(am: ActiveModel) -> None:
     # Chromium). bench/ui_latency.py: p95 from ~350 ms to under 150 ms.
     time.sleep(FLUSH_PAUSE_S)
     with c_ctl:
-        coords, labels, axes, idx = map_sample(am.key, am)
+        coords, labels, axes, idx = map_sample(am)
         fig = latent_scatter(coords, labels, axes, customdata=idx, height=320, class_names=names, webgl=False)
         fig.update_traces(marker=dict(size=4, opacity=0.5))
         add_marker(fig, to_map(am, z), "current z", color="black", size=15)
@@ -215,27 +174,72 @@ def panel(am: ActiveModel) -> None:
                        "draws that digit; between clusters it draws a blend. Click a dot to jump to its code.")
 
 
-panel(am)
-notice = "**What to notice:** small moves give small, smooth changes — the decoder is a continuous function of z. "
-if am.conditional:
-    notice += ("In a CVAE, keep z fixed and change the class: the same style (slant, width) carries over to every "
-               "digit. ")
-elif d == 2:
-    notice += ("In a 2-D model each slider is a genuine direction of variation (e.g. class *and* slant mixed "
-               "together). ")
-else:
-    act = active_units(am.encodings()[0])
-    n_act = int(act.sum())
-    if n_act < d:
-        names_act = ", ".join(f"z{str(i + 1).translate(SUB)}" for i in np.flatnonzero(act))
-        notice += (f"Only {n_act} of the {d} coordinates are *active* (their μ varies across test digits, Var > 0.01)"
-                   + (f": {names_act}" if n_act else "")
-                   + f". The KL term switched the other {d - n_act} off — move them and almost nothing happens. "
-                   "Steering along principal directions puts the active directions first; the last ones explain "
-                   "~0% of the variance. ")
+
+
+def notice(am: ActiveModel) -> str:
+    """What to notice, from the model's kind and its active units (vae_core's definition)."""
+    d = am.latent_dim
+    notice = "**What to notice:** small moves give small, smooth changes — the decoder is a continuous function of z. "
+    if am.conditional:
+        notice += ("In a CVAE, keep z fixed and change the class: the same style (slant, width) carries over to every "
+                   "digit. ")
+    elif d == 2:
+        notice += ("In a 2-D model each slider is a genuine direction of variation (e.g. class *and* slant mixed "
+                   "together). ")
     else:
-        notice += (f"All {d} coordinates are active (their μ varies across test digits), but each mixes several "
-                   "features; steering along principal directions orders them by how much the codes vary. ")
-notice += ("Far outside ±2 the decoder extrapolates: strokes thicken or break up, because no training digit was "
-           "encoded there.")
-st.caption(notice)
+        act = active_units(am.encodings()[0])
+        n_act = int(act.sum())
+        if n_act < d:
+            names_act = ", ".join(f"z{str(i + 1).translate(SUB)}" for i in np.flatnonzero(act))
+            notice += (f"Only {n_act} of the {d} coordinates are *active* (their μ varies across test digits, "
+                       "Var > 0.01)"
+                       + (f": {names_act}" if n_act else "")
+                       + f". The KL term switched the other {d - n_act} off — move them and almost nothing happens. "
+                       "Steering along principal directions puts the active directions first; the last ones explain "
+                       "~0% of the variance. ")
+        else:
+            notice += (f"All {d} coordinates are active (their μ varies across test digits), but each mixes several "
+                       "features; steering along principal directions orders them by how much the codes vary. ")
+    notice += ("Far outside ±2 the decoder extrapolates: strokes thicken or break up, because no training digit was "
+               "encoded there.")
+    return notice
+
+
+def main() -> None:
+    st.title("Decoder Sliders")
+    am = require_model()
+    data = require_data(am)
+    d = am.latent_dim
+    names = data.class_names or [str(c) for c in range(10)]
+
+    # a new model (or a first visit) starts from z = 0 or the last code of this model
+    if st.session_state.get("ds_model") != am.key:
+        st.session_state["ds_model"] = am.key
+        st.session_state["sliders_z"] = np.zeros(d)
+        st.session_state["ds_clip"] = None
+        for k in [k for k in st.session_state if str(k).startswith(("ds_z_", "ds_pc_"))]:
+            del st.session_state[k]
+
+    st.caption(
+        f"The decoder turns any latent code z ({d} numbers) into an image. Drag the sliders to move z and watch what "
+        "it draws; the ✕ on the map shows where z sits among the codes of real test digits. Latent units are standard "
+        "deviations of the prior N(0, I): a random prior sample stays mostly within ±2.")
+
+    # controls (full reruns)
+    c1, c2, c3 = st.columns([1, 1, 1.2])
+    c1.button("Random prior sample", on_click=on_random, args=(am,), width="stretch",
+              help="Draw z ~ N(0, I), the prior: what the model generates from scratch.")
+    c2.button("⟲ Reset (z = 0)", on_click=on_reset, args=(am,), width="stretch", help="The centre of the prior.")
+    with c3.popover("⤵ Start from a test digit", width="stretch",
+                    help="Set z to a test digit's posterior mean μ (what the encoder says about it)."):
+        idx = digit_picker(data, key="ds_pick", label="Test digit", default_class=3)
+        c_im, c_go = st.columns([1, 1.6], vertical_alignment="center")
+        c_im.image(to_image(data.images[idx].numpy(), 84),
+                   caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
+        c_go.button("Start from this digit", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
+
+    panel(am)
+    st.caption(notice(am))
+
+
+main()

@@ -1,10 +1,5 @@
 """Interpolation: walk between two digits in latent space (linear / spherical) against a pixel cross-fade.
-
-Session-state keys (read by the tests):
-  interp_mu      (2, d) posterior means of the two endpoints (A, B)
-  interp_frames  (steps, 28, 28) decoded frames of the chosen method (first/last = decode(μ_A), decode(μ_B))
-  interp_y       the class the frames were decoded with (CVAE) or None
-"""
+The walks come from ui.compute.interpolation.walks."""
 
 from functools import partial
 
@@ -12,11 +7,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.compute.interpolation import Walks, frame_layout, walks
 from ui.images import gif_bytes, png_bytes, strip, to_image, to_image_cell, wrap_strip
 from ui.pickers import digit_picker
 from ui.plots import add_marker, add_path, latent_scatter, map_coords, overlays_on_top, selected_indices, to_map
-from ui.state import require_data, require_model
-from vae_core.latent import interpolate, pixel_crossfade
+from ui.state import ActiveModel, require_data, require_model
 
 MAP_POINTS = 3000
 CONTENT_PX = 810  # usable page width at 1280 px with the sidebar open
@@ -42,126 +37,75 @@ def on_map_click(key: str) -> None:
     st.session_state["ip_map_gen"] = st.session_state.get("ip_map_gen", 0) + 1
 
 
-st.title("↔ Interpolation")
-am = require_model()
-data = require_data(am)
-mu, _ = am.encodings()
-labels = data.labels.numpy()
-d, N = am.latent_dim, len(mu)
-names = data.class_names or [str(c) for c in range(10)]
 
-st.caption(
-    "Pick two test digits A and B. Their codes μ_A and μ_B are two points in latent space; walking from one to the "
-    "other and decoding every step shows what lives *between* them. The bottom row is the naive alternative: fade "
-    "the two images into each other pixel by pixel.")
+def endpoint(e: str, data, labels, names, default_class: int) -> int:
+    """One endpoint's source (picker, random, clicked on the map) and the chosen test index."""
+    n = len(labels)
+    st.markdown(f"**Endpoint {e}**")
+    src = st.radio(f"{e} is", list(SOURCES), format_func=SOURCES.get, key=f"ip_{e}_src", horizontal=False,
+                   label_visibility="collapsed")
+    if src == "pick":
+        i = digit_picker(data, key=f"ip_{e}", label=e, default_class=default_class)
+    elif src == "random":
+        st.button("Another random digit", key=f"ip_{e}_rbtn", on_click=on_random, args=(e, n))
+        i = int(st.session_state[f"ip_{e}_rand"]) % n
+    else:
+        i = st.session_state.get(f"ip_{e}_map")
+        if i is None:
+            st.info("Click a dot on the map below.")
+            i = int(st.session_state[f"ip_{e}_rand"]) % n
+        i = int(i)
+    st.image(to_image(data.images[i].numpy(), 112), caption=f"{e} = test #{i} (label {names[labels[i]]})")
+    return i
 
-# --------------------------------------------------------------------------------------------- endpoints
-st.session_state.setdefault("ip_A_rand", 0 % N)
-st.session_state.setdefault("ip_B_rand", 1 % N)
-idx: dict[str, int] = {}
-cols = st.columns([1, 1, 1.05], gap="medium")
-for e, col, cls0 in zip(ENDS, cols[:2], (3, 7)):
-    with col:
-        st.markdown(f"**Endpoint {e}**")
-        src = st.radio(f"{e} is", list(SOURCES), format_func=SOURCES.get, key=f"ip_{e}_src", horizontal=False,
-                       label_visibility="collapsed")
-        if src == "pick":
-            i = digit_picker(data, key=f"ip_{e}", label=e, default_class=cls0)
-        elif src == "random":
-            st.button("Another random digit", key=f"ip_{e}_rbtn", on_click=on_random, args=(e, N))
-            i = int(st.session_state[f"ip_{e}_rand"]) % N
-        else:
-            i = st.session_state.get(f"ip_{e}_map")
-            if i is None:
-                st.info("Click a dot on the map below.")
-                i = int(st.session_state[f"ip_{e}_rand"]) % N
-            i = int(i)
-        idx[e] = i
-        st.image(to_image(data.images[i].numpy(), 112),
-                 caption=f"{e} = test #{i} (label {names[labels[i]]})")
-with cols[2]:
-    st.markdown("**Path**")
-    steps = st.slider("Steps (frames, ends included)", 3, 20, 10, key="ip_steps")
-    method = st.radio("Method used for the map path, download and GIF", list(METHODS), format_func=METHODS.get,
-                      key="ip_method", horizontal=True,
-                      help="Both latent rows are always shown. Linear walks the straight line μ_A → μ_B; spherical "
-                           "walks the great-circle arc about the prior's centre (keeps ‖z‖ from dipping).")
-    y_cls = None
-    if am.conditional:
-        y_cls = int(st.selectbox("Decode every frame as class (CVAE)", range(10),
-                                 index=int(labels[idx["A"]]), format_func=names.__getitem__, key="ip_cls",
-                                 help="A CVAE's z holds style only: the walk then morphs the style of the chosen "
-                                      "digit from A's to B's."))
-    px = 112 if steps <= 10 else 56
-    max_line = CONTENT_PX // (px + px // 28)
-    lines = -(-steps // max_line)
-    per_line = -(-steps // lines)
-    st.caption(f"Frames are shown at **{px} px** ({'≤ 10 steps' if px == 112 else 'more than 10 steps'}: "
-               f"{'112 px each, the size of a readable digit' if px == 112 else '56 px each so that 20 still fit'})"
-               + (f", wrapped onto {lines} lines of {per_line}." if lines > 1 else ", on one line."))
 
-mu_a, mu_b = mu[idx["A"]], mu[idx["B"]]
-x_a, x_b = data.images[idx["A"]].numpy(), data.images[idx["B"]].numpy()
-paths, frames = {}, {}
-for m in METHODS:
-    paths[m], frames[m] = interpolate(am.model, mu_a, mu_b, steps, m, y=y_cls)
-fade = pixel_crossfade(x_a, x_b, steps).reshape(-1, 28, 28)
-st.session_state["interp_mu"] = np.stack([mu_a, mu_b])
-st.session_state["interp_frames"] = frames[method]
-st.session_state["interp_y"] = y_cls
+def show_rows(w: Walks, px: int, per_line: int, conditional: bool) -> None:
+    rows = [
+        ("Latent space, linear path", w.frames["linear"],
+         "z = (1 − t)·μ_A + t·μ_B, decoded. First and last frames are the decoder's reconstructions of A and B."),
+        ("Latent space, spherical path", w.frames["spherical"],
+         "z follows the arc between μ_A and μ_B around the origin (slerp), decoded."),
+        ("Pixel cross-fade (baseline)", w.fade, "(1 − t)·x_A + t·x_B of the two original images: no model involved."),
+    ]
+    for title, fr, expl in rows:
+        st.markdown(f"**{title}** — {expl}")
+        st.image(to_image_cell(wrap_strip(fr, per_line, pad=1), px))
+    st.caption(
+        "**What to notice:** the latent frames stay digit-like — "
+        + ("every frame is the chosen class, and the walk morphs only the style (slant, width) from A's to B's, "
+           if conditional else "the stroke bends, thickens and may pass through other classes on the way, ")
+        + "because the decoder only knows how to draw digits. The cross-fade instead passes through a ghostly double "
+        "exposure that is no digit at all. The linear and spherical rows differ where their paths cross different "
+        "regions of the map below (the arc bulges away from the origin).")
 
-# --------------------------------------------------------------------------------------------- rows
-ROWS = [
-    ("linear", "Latent space, linear path", frames["linear"],
-     "z = (1 − t)·μ_A + t·μ_B, decoded. First and last frames are the decoder's reconstructions of A and B."),
-    ("spherical", "Latent space, spherical path", frames["spherical"],
-     "z follows the arc between μ_A and μ_B around the origin (slerp), decoded."),
-    ("fade", "Pixel cross-fade (baseline)", fade,
-     "(1 − t)·x_A + t·x_B of the two original images: no model involved."),
-]
-for _, title, fr, expl in ROWS:
-    st.markdown(f"**{title}** — {expl}")
-    st.image(to_image_cell(wrap_strip(fr, per_line, pad=1), px))
-st.caption(
-    "**What to notice:** the latent frames stay digit-like — "
-    + ("every frame is the chosen class, and the walk morphs only the style (slant, width) from A's to B's, "
-       if am.conditional else "the stroke bends, thickens and may pass through other classes on the way, ")
-    + "because the decoder only knows how to draw digits. The cross-fade instead passes through a ghostly double "
-    "exposure that is no digit at all. The linear and spherical rows differ where their paths cross different regions "
-    "of the map below (the arc bulges away from the origin)."
-)
 
-sel_frames = frames[method]
-c1, c2, c3, _ = st.columns([1, 1, 1, 0.6])
-tag = f"{am.name}-{idx['A']}-to-{idx['B']}-{method}-{steps}"
-c1.download_button("⬇ Strip (PNG)", png_bytes(strip(sel_frames), 112), file_name=f"interp-{tag}.png",
-                   mime="image/png", help=f"The {METHODS[method]} row as one image, 112 px per frame.",
-                   width="stretch")
-c2.download_button("⬇ Animation (GIF)", gif_bytes(sel_frames, 112, ms=100), file_name=f"interp-{tag}.gif",
-                   mime="image/gif", help=f"The {METHODS[method]} walk, A → B → A, looping.", width="stretch")
-compare = wrap_strip(np.concatenate([frames["linear"], frames["spherical"], fade]), steps)
-c3.download_button("⬇ All three rows (PNG)", png_bytes(compare, 4 * compare.shape[0]),
-                   file_name=f"interp-compare-{tag}.png", mime="image/png",
-                   help="Linear, spherical and cross-fade rows stacked.", width="stretch")
+def downloads(w: Walks, method: str, tag: str, steps: int) -> None:
+    sel_frames = w.frames[method]
+    c1, c2, c3, _ = st.columns([1, 1, 1, 0.6])
+    c1.download_button("⬇ Strip (PNG)", png_bytes(strip(sel_frames), 112), file_name=f"interp-{tag}.png",
+                       mime="image/png", help=f"The {METHODS[method]} row as one image, 112 px per frame.",
+                       width="stretch")
+    c2.download_button("⬇ Animation (GIF)", gif_bytes(sel_frames, 112, ms=100), file_name=f"interp-{tag}.gif",
+                       mime="image/gif", help=f"The {METHODS[method]} walk, A → B → A, looping.", width="stretch")
+    compare = wrap_strip(np.concatenate([w.frames["linear"], w.frames["spherical"], w.fade]), steps)
+    c3.download_button("⬇ All three rows (PNG)", png_bytes(compare, 4 * compare.shape[0]),
+                       file_name=f"interp-compare-{tag}.png", mime="image/png",
+                       help="Linear, spherical and cross-fade rows stacked.", width="stretch")
 
-# --------------------------------------------------------------------------------------------- map
-st.subheader("The path on the latent map")
-c_map, c_norm = st.columns([1.6, 1], gap="medium")
-with c_map:
+
+def path_map(am: ActiveModel, w: Walks, ends: np.ndarray, method: str, labels, names) -> None:
     st.radio("A click on a dot sets endpoint", ENDS, horizontal=True, key="ip_target",
              help="The endpoint switches to 'clicked on the map'; the next click then sets the other one.")
-    n_map = min(MAP_POINTS, N)
+    n_map = min(MAP_POINTS, len(labels))
     coords, axes = map_coords(am, n_map, "pca")
-    fig = latent_scatter(coords, labels[:n_map], axes, customdata=np.arange(n_map), height=480,
-                            class_names=names)
+    fig = latent_scatter(coords, labels[:n_map], axes, customdata=np.arange(n_map), height=480, class_names=names)
     fig.update_traces(marker=dict(size=4, opacity=0.45), selector=dict(type="scattergl"))
     for m in METHODS:
-        xy = to_map(am, paths[m])
-        add_path(fig, xy, METHODS[m] + (" ◀ chosen" if m == method else ""), color=PATH_COLORS[m])
+        add_path(fig, to_map(am, w.paths[m]), METHODS[m] + (" ◀ chosen" if m == method else ""), color=PATH_COLORS[m])
         fig.data[-1].line.width = 3 if m == method else 1.5
         fig.data[-1].marker.size = 6 if m == method else 4
-    add_marker(fig, to_map(am, mu_a), "A", color="#000", symbol="circle", size=14)
-    add_marker(fig, to_map(am, mu_b), "B", color="#000", symbol="square", size=14)
+    add_marker(fig, to_map(am, ends[0]), "A", color="#000", symbol="circle", size=14)
+    add_marker(fig, to_map(am, ends[1]), "B", color="#000", symbol="square", size=14)
     overlays_on_top(fig)
     fig.update_layout(dragmode="pan", legend=dict(itemsizing="constant", font=dict(size=11)))
     key = f"ip_map_{st.session_state.get('ip_map_gen', 0)}"
@@ -170,25 +114,83 @@ with c_map:
     st.caption(
         f"The first {n_map:,} test means"
         + (" projected on their first two principal directions (a linear projection, so a straight path stays "
-           "straight; the spherical arc is projected too)" if d > 2 else "")
+           "straight; the spherical arc is projected too)" if am.latent_dim > 2 else "")
         + ". ● = A, ■ = B; the dots on each path are the decoded frames. Click any dot to make it an endpoint.")
-with c_norm:
-    figN = go.Figure()
-    t = np.linspace(0, 1, steps)
-    top = np.sqrt(d)
+
+
+def norms_figure(w: Walks, d: int) -> go.Figure:
+    """‖z‖ along both paths against t, with the typical norm √d of a prior sample."""
+    fig = go.Figure()
+    t = np.linspace(0, 1, len(w.fade))
+    top = max([np.sqrt(d)] + [float(n.max()) for n in w.norms.values()])
     for m in METHODS:
-        norms = np.linalg.norm(paths[m], axis=1)
-        top = max(top, float(norms.max()))
-        figN.add_trace(go.Scatter(x=t, y=norms, mode="lines+markers", name=METHODS[m],
-                                  line=dict(color=PATH_COLORS[m])))
-    figN.add_hline(y=np.sqrt(d), line_dash="dash", line_color="#777",
-                   annotation_text=f"√d = {np.sqrt(d):.2f}: typical ‖z‖ of a prior sample",
-                   annotation_position="top left")
-    figN.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title="Distance from the origin ‖z‖",
-                       xaxis_title="t (0 = A, 1 = B)", yaxis_title="‖z‖ (latent units)",
-                       legend=dict(orientation="h", y=-0.25), yaxis_range=[0, top * 1.15])
-    st.plotly_chart(figN, key="ip_norm", config={"displaylogo": False, "displayModeBar": False})
-    st.caption("The straight line cuts the corner, so it runs closer to the origin than the arc — most of all "
-               "halfway between two codes of similar length. In many dimensions almost no codes live near the origin "
-               "(the prior's mass sits on a shell of radius ≈ √d), which is why spherical interpolation, which keeps "
-               "‖z‖ up, is often preferred.")
+        fig.add_trace(go.Scatter(x=t, y=w.norms[m], mode="lines+markers", name=METHODS[m],
+                                 line=dict(color=PATH_COLORS[m])))
+    fig.add_hline(y=np.sqrt(d), line_dash="dash", line_color="#777",
+                  annotation_text=f"√d = {np.sqrt(d):.2f}: typical ‖z‖ of a prior sample",
+                  annotation_position="top left")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), title="Distance from the origin ‖z‖",
+                      xaxis_title="t (0 = A, 1 = B)", yaxis_title="‖z‖ (latent units)",
+                      legend=dict(orientation="h", y=-0.25), yaxis_range=[0, top * 1.15])
+    return fig
+
+
+def main() -> None:
+    st.title("↔ Interpolation")
+    am = require_model()
+    data = require_data(am)
+    mu, _ = am.encodings()
+    labels = data.labels.numpy()
+    n_all = len(mu)
+    names = data.class_names or [str(c) for c in range(10)]
+    st.caption(
+        "Pick two test digits A and B. Their codes μ_A and μ_B are two points in latent space; walking from one to "
+        "the other and decoding every step shows what lives *between* them. The bottom row is the naive "
+        "alternative: fade the two images into each other pixel by pixel.")
+
+    st.session_state.setdefault("ip_A_rand", 0 % n_all)
+    st.session_state.setdefault("ip_B_rand", 1 % n_all)
+    cols = st.columns([1, 1, 1.05], gap="medium")
+    idx = {}
+    for e, col, cls0 in zip(ENDS, cols[:2], (3, 7)):
+        with col:
+            idx[e] = endpoint(e, data, labels, names, cls0)
+    with cols[2]:
+        st.markdown("**Path**")
+        steps = st.slider("Steps (frames, ends included)", 3, 20, 10, key="ip_steps")
+        method = st.radio("Method used for the map path, download and GIF", list(METHODS), format_func=METHODS.get,
+                          key="ip_method", horizontal=True,
+                          help="Both latent rows are always shown. Linear walks the straight line μ_A → μ_B; "
+                               "spherical walks the great-circle arc about the prior's centre (keeps ‖z‖ from "
+                               "dipping).")
+        y_cls = None
+        if am.conditional:
+            y_cls = int(st.selectbox("Decode every frame as class (CVAE)", range(10),
+                                     index=int(labels[idx["A"]]), format_func=names.__getitem__, key="ip_cls",
+                                     help="A CVAE's z holds style only: the walk then morphs the style of the "
+                                          "chosen digit from A's to B's."))
+        px, lines, per_line = frame_layout(steps, CONTENT_PX)
+        st.caption(f"Frames are shown at **{px} px** ({'≤ 10 steps' if px == 112 else 'more than 10 steps'}: "
+                   f"{'112 px each, the size of a readable digit' if px == 112 else '56 px each so that 20 still fit'})"
+                   + (f", wrapped onto {lines} lines of {per_line}." if lines > 1 else ", on one line."))
+
+    ends = mu[[idx["A"], idx["B"]]]
+    w = walks(am.model, ends[0], ends[1], data.images[idx["A"]].numpy(), data.images[idx["B"]].numpy(), steps,
+              y=y_cls)
+    show_rows(w, px, per_line, am.conditional)
+    downloads(w, method, f"{am.name}-{idx['A']}-to-{idx['B']}-{method}-{steps}", steps)
+
+    st.subheader("The path on the latent map")
+    c_map, c_norm = st.columns([1.6, 1], gap="medium")
+    with c_map:
+        path_map(am, w, ends, method, labels, names)
+    with c_norm:
+        st.plotly_chart(norms_figure(w, am.latent_dim), key="ip_norm",
+                        config={"displaylogo": False, "displayModeBar": False})
+        st.caption("The straight line cuts the corner, so it runs closer to the origin than the arc — most of all "
+                   "halfway between two codes of similar length. In many dimensions almost no codes live near the "
+                   "origin (the prior's mass sits on a shell of radius ≈ √d), which is why spherical interpolation, "
+                   "which keeps ‖z‖ up, is often preferred.")
+
+
+main()

@@ -9,7 +9,6 @@ and ``compression_result``.
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -45,79 +44,6 @@ def _canvas_seven(at=(40, 30)) -> np.ndarray:
 
 def _texts(at: AppTest) -> str:
     return "\n".join(e.value for e in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning])
-
-
-# ------------------------------------------------------------------------------------------ Drawing Board
-@pytest.mark.parametrize("name", MODELS)
-def test_drawing_board_empty_canvas_prompts(name):
-    at = _open(DB, name)
-    assert any("Nothing to look at yet" in i.value for i in at.info)
-    assert at.session_state["drawing_input"] is None
-    assert at.session_state["drawing_result"] is None
-    # an all-black canvas (what "reset" sends) is still empty
-    at.session_state["drawing_rgba"] = np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255,
-                                                                                           np.uint8)])
-    at.run()
-    _ok(at)
-    assert any("Nothing to look at yet" in i.value for i in at.info)
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_drawing_board_with_a_drawing(name):
-    from vae_core.applications import encode_one
-    from vae_core.drawing import preprocess_drawing
-
-    rgba = _canvas_seven()
-    at = _open(DB, name, drawing_rgba=rgba)
-    assert not any("Nothing to look at yet" in i.value for i in at.info)
-    x = at.session_state["drawing_input"]
-    np.testing.assert_allclose(x, preprocess_drawing(rgba), atol=1e-6)
-    r = at.session_state["drawing_result"]
-    model = _model(name)
-    d = model.latent_dim
-    assert r["mu"].shape == (d,) and r["logvar"].shape == (d,)
-    mu, _ = encode_one(model, x, r["label"])
-    np.testing.assert_allclose(r["mu"], mu.numpy(), atol=1e-5)
-    assert r["recon"].shape == (784,) and 0 <= r["recon"].min() and r["recon"].max() <= 1
-    assert r["samples"].shape == (6, 784) and r["near"].shape == (6, 784)
-    assert len(r["nearest"]) == 6 and np.all(np.diff(r["nearest_dist"]) >= 0)
-    captions = _captions(at)
-    assert any("reconstruction" in c for c in captions), captions
-    assert "μ" in _texts(at)
-    assert len(at.get("plotly_chart")) == 1
-    if name == "mnist-z2":  # a drawn 7 lands among the 7s
-        assert at.session_state["drawing_result"]["nearest"].size
-        from vae_core import load_dataset
-
-        labels = load_dataset("mnist", "test").labels.numpy()
-        assert np.mean(labels[r["nearest"]] == 7) >= 0.5
-        at.slider(key="db_radius").set_value(1.5)
-        at.slider(key="db_k").set_value(9).run()
-        _ok(at)
-        assert at.session_state["drawing_result"]["near"].shape == (9, 784)
-        assert at.session_state["drawing_result"]["near_radius"] == 1.5
-    if name == "mnist-cvae-z2":
-        at.selectbox(key="db_label").set_value(3).run()
-        _ok(at)
-        assert at.session_state["drawing_result"]["label"] == 3
-
-
-def test_drawing_board_upload():
-    at = _open(DB, "mnist-z2")
-    at.radio(key="db_source").set_value("upload").run()
-    _ok(at)
-    assert any("Nothing to look at yet" in i.value for i in at.info)
-    im = Image.fromarray(255 - _canvas_seven((100, 60))[..., 0])  # dark ink on white paper
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    at.file_uploader(key="db_upload").set_value(("seven.png", buf.getvalue(), "image/png")).run()
-    _ok(at)
-    r = at.session_state["drawing_result"]
-    assert r is not None and r["source"] == "upload" and r["recon"].shape == (784,)
-    at.file_uploader(key="db_upload").set_value(("evil.png", b"\x80\x04\x95 not a png", "image/png")).run()
-    _ok(at)
-    assert any("could not be used" in e.value for e in at.error)
-    assert at.session_state["drawing_result"] is None
 
 
 # ------------------------------------------------------------------------------------------ Latent Editing
