@@ -368,7 +368,19 @@ class MapView {
     return [Math.min(Math.max(x, e.x0), e.x1), Math.min(Math.max(y, e.y0), e.y1)];
   }
   eventData(ev) {
-    const r = this.wrap.getBoundingClientRect();
+    // The box is measured once per pointer entry / scroll / resize, not per event: a fresh
+    // getBoundingClientRect after each frame's text update would force a layout of the whole page.
+    if (!this.rect) {
+      this.rect = this.wrap.getBoundingClientRect();
+      if (!this.watching) {
+        this.watching = true;
+        const drop = () => { this.rect = null; };
+        this.wrap.addEventListener("pointerenter", drop);
+        window.addEventListener("resize", drop);
+        document.addEventListener("scroll", drop, { capture: true, passive: true });
+      }
+    }
+    const r = this.rect;
     return this.data(ev.clientX - r.left, ev.clientY - r.top);
   }
   drawBase() {
