@@ -9,9 +9,11 @@ import streamlit as st
 
 import ui
 from ui.jobs_view import job_fragment, progress_line, slots_caption, stop_button
+from ui.state import get_session_model, max_upload_mb, model_facts
+from ui.text import plain
 from vae_core import CheckpointError, DataUnavailable, load_dataset
-from vae_core.checkpoints import validate_name
-from vae_core.jobs import CapacityError, get_manager
+from vae_core.checkpoints import build_metadata, dataset_info, validate_name
+from vae_core.jobs import JOB_LIMITS, CapacityError, get_manager, parse_hidden_dims
 from vae_core.train import TrainConfig
 
 st.title("Train & Models")
@@ -24,12 +26,22 @@ sid = ui.session_id()
 
 tab_train, tab_models = st.tabs(["Train a model", "Save · upload · download"])
 
+
+def use_model(key: str) -> None:
+    """on_click of the "use" buttons: runs before the script, so the sidebar's picker has not been drawn yet
+    (setting its key after it exists raises StreamlitAPIException)."""
+    st.session_state["model_key"] = key
+
+
 # ------------------------------------------------------------------ training
 with tab_train:
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
         latent = c1.selectbox("latent size", [2, 3, 5, 10, 20, 32], index=0)
-        hidden = c1.text_input("hidden layers", "512,256", help="encoder sizes, comma separated; the decoder mirrors")
+        hidden = c1.text_input("hidden layers", "512,256", max_chars=60,
+                               help=f"encoder sizes, comma separated; the decoder mirrors. At most "
+                                    f"{JOB_LIMITS['max_layers']} layers of at most {JOB_LIMITS['max_width']:,} units "
+                                    f"on this server; a training stops after {manager.max_seconds / 60:g} min")
         cvae = c1.checkbox("class-conditional (CVAE)", value=False)
         beta = c2.number_input("β (KL weight)", 0.0, 100.0, 1.0, step=0.5, format="%.2f")
         schedule = c2.selectbox("KL schedule", ["constant", "linear", "cyclical"],
@@ -41,12 +53,12 @@ with tab_train:
         batch = c3.select_slider("batch size", [32, 64, 128, 256, 512], value=128)
         subset = c3.select_slider("training subset", [1_000, 2_000, 5_000, 10_000, 20_000, 60_000], value=10_000,
                                   help="random subset of the training split (fewer = faster)")
-        name = st.text_input("name for the model", f"my-z{latent}-beta{beta:g}",
+        name = st.text_input("name for the model", f"my-z{latent}-beta{beta:g}", max_chars=64,
                              help="letters, digits, '.', '_' and '-' only")
         go_train = st.form_submit_button("Start training", type="primary")
     if go_train:
         try:
-            dims = tuple(int(p) for p in hidden.replace(" ", "").split(",") if p)
+            dims = parse_hidden_dims(hidden)
             name = validate_name(name)
             cfg = TrainConfig(latent_dim=int(latent), hidden_dims=dims, conditional=cvae, beta=float(beta),
                               kl_schedule=schedule, warmup_steps=int(warmup), free_bits=float(free_bits),
@@ -56,14 +68,14 @@ with tab_train:
             test_data = ui.get_data("test")
             job = manager.submit(name, [(name, cfg)], train_data.images, train_data.labels, owner=sid,
                                  data_description=train_data.description,
-                                 test_images=test_data.images, test_labels=test_data.labels)
+                                 test_images=test_data.images, test_labels=test_data.labels, kind="train_job")
             st.session_state["train_job"] = job.id
         except (ValueError, CheckpointError) as exc:
-            st.error(f"Cannot start: {exc}")
-        except CapacityError as exc:
-            st.warning(str(exc))
+            st.error(f"Cannot start: {plain(exc)}")
+        except CapacityError as exc:  # the server's slots, or this session's one training
+            st.warning(plain(exc))
         except DataUnavailable as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
 
     def live(job) -> None:
         if job is None:
@@ -97,26 +109,23 @@ with tab_train:
         if snap["status"] in ("done", "stopped", "diverged") and m["model"] is not None:
             res, tm = m["result"], m["test_metrics"] or {}
             (st.error if snap["status"] == "diverged" else st.success)(
-                f"{snap['message']}. Test −ELBO {tm.get('neg_elbo', float('nan')):.2f} nats/image "
+                f"{plain(snap['message'])}. Test −ELBO {tm.get('neg_elbo', float('nan')):.2f} nats/image "
                 f"(reconstruction {tm.get('recon', float('nan')):.2f} + KL {tm.get('kl', float('nan')):.2f}); "
                 f"{res.samples_per_s:,.0f} images/s over {res.train_seconds:.1f} s of training.")
             key = f"session/{snap['title']}"
             registered = ui.session_model(snap["title"])
             if registered is None or registered[0] is not m["model"]:  # first time, or a newer run of the same name
-                meta = {
-                    "name": snap["title"], "recipe": cfg.to_dict(), "beta": cfg.beta,
-                    "kl_schedule": cfg.schedule.to_dict(), "free_bits": cfg.free_bits,
-                    "dataset": {"name": "mnist", "description": snap["data"], "n_train": snap["n_train"]},
-                    "epochs": res.epochs_done, "seed": cfg.seed, "test_metrics": tm,
-                    "training": {"train_seconds": res.train_seconds, "samples_per_s": res.samples_per_s,
-                                 "stopped": res.stopped, "diverged": res.diverged, "message": res.message},
-                }
-                ui.add_session_model(snap["title"], m["model"], meta)
-            if st.button("Use this model now", key="use_trained"):
-                st.session_state["model_key"] = key
-                st.rerun()
+                meta = build_metadata(cfg, res, name=snap["title"], test_metrics=tm,
+                                      dataset=dataset_info(name="mnist", description=snap["data"],
+                                                           n_train=snap["n_train"]))
+                try:
+                    ui.add_session_model(snap["title"], m["model"], meta)
+                except CheckpointError as exc:
+                    st.error(plain(exc))
+            if ui.session_model(snap["title"]) is not None:
+                st.button("Use this model now", key="use_trained", on_click=use_model, args=(key,))
         elif snap["status"] == "error":
-            st.error(snap["message"])
+            st.error(plain(snap["message"]))
 
     job_fragment(manager, "train_job", live)  # polls only while the job trains
     slots_caption(manager)
@@ -127,50 +136,65 @@ with tab_models:
     st.subheader("Models available")
     rows = []
     for key, label in models.items():
-        try:
-            am = ui.get_model(key)
-        except (CheckpointError, FileNotFoundError, KeyError):
+        meta = model_facts(key)  # the metadata only (validated): no model is loaded for this table
+        if meta is None:
             continue
-        tm = am.meta.get("test_metrics") or {}
-        rows.append({"model": label, "latent": am.latent_dim, "β": am.meta.get("beta"),
-                     "CVAE": am.conditional, "test −ELBO (nats)": tm.get("neg_elbo"),
-                     "IWAE bound (nats)": tm.get("iwae_nll"), "epochs": am.meta.get("epochs")})
+        tm = meta.get("test_metrics") or {}
+        rows.append({"model": label, "latent": meta["latent_dim"], "β": meta.get("beta"),
+                     "CVAE": meta["conditional"], "test −ELBO (nats)": tm.get("neg_elbo"),
+                     "IWAE bound (nats)": tm.get("iwae_nll"), "epochs": meta.get("epochs")})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Save or download")
         pick = st.selectbox("model", list(models), format_func=models.get, key="save_pick")
-        am = ui.get_model(pick)
-        new_name = st.text_input("save as", am.name, key="save_name")
-        if st.button("Save on this server"):
-            try:
-                path = ui.save_user_model(new_name, am.model, am.meta)
-                st.success(f"Saved as {path.stem} — it is now in every session's model list.")
-            except CheckpointError as exc:
-                st.error(str(exc))
         try:
-            w, j = ui.checkpoint_files(am)
-            st.download_button("⬇ weights (.safetensors)", w, f"{am.name}.safetensors", "application/octet-stream")
-            st.download_button("⬇ metadata (.json)", j, f"{am.name}.json", "application/json")
-        except CheckpointError as exc:
-            st.error(str(exc))
+            am = ui.get_model(pick)
+        except (CheckpointError, FileNotFoundError, KeyError) as exc:
+            st.error(f"Could not load this model: {plain(exc)}")
+            am = None
+        if am is not None:
+            new_name = st.text_input("save as", am.name, key="save_name", max_chars=64)
+            if st.button("Save on this server"):
+                try:
+                    path = ui.save_user_model(new_name, am.model, am.meta)
+                    st.success(f"Saved as {plain(path.name.removesuffix('.safetensors'))} — it is now in every "
+                               "session's model list.")
+                except CheckpointError as exc:
+                    st.error(plain(exc))
+            try:
+                w, j = ui.checkpoint_files(am)
+                st.download_button("⬇ weights (.safetensors)", w, f"{am.name}.safetensors",
+                                   "application/octet-stream")
+                st.download_button("⬇ metadata (.json)", j, f"{am.name}.json", "application/json")
+            except CheckpointError as exc:
+                st.error(plain(exc))
     with c2:
         st.subheader("Upload")
-        st.caption("Upload both files of a checkpoint made by this app. Files are validated (format, "
-                   "architecture, shapes, checksum); pickled files are never opened.")
+        st.caption(f"Upload both files of a checkpoint made by this app (at most {max_upload_mb()} MB each). "
+                   "Files are validated (format, metadata fields and their ranges, architecture, shapes, "
+                   "checksum); pickled files are never opened. An uploaded model stays in this session only.")
         up_w = st.file_uploader("weights (.safetensors)", type=["safetensors"], key="up_w")
         up_j = st.file_uploader("metadata (.json)", type=["json"], key="up_j")
         if up_w is not None and up_j is not None:
-            try:
-                model, meta = ui.load_uploaded(up_w.getvalue(), up_j.getvalue())
-                uname = validate_name(meta.get("name") or up_w.name.rsplit(".", 1)[0])
-                key = ui.add_session_model(uname, model, meta)
-                st.success(f"Loaded **{uname}** (latent size {model.latent_dim}). It is in the sidebar's list.")
-                if st.button("Use it now", key="use_uploaded"):
-                    st.session_state["model_key"] = key
-                    st.rerun()
-            except CheckpointError as exc:
-                st.error(f"This upload was rejected: {exc}")
+            pair = (up_w.file_id, up_j.file_id)
+            done = st.session_state.get("upload_done")
+            if done is None or done[0] != pair:  # each pair is read once, not on every rerun
+                try:
+                    model, meta = ui.load_uploaded(up_w.getvalue(), up_j.getvalue())
+                    uname = validate_name(meta.get("name") or up_w.name.rsplit(".", 1)[0])
+                    done = (pair, ui.add_session_model(uname, model, meta), None)
+                except CheckpointError as exc:
+                    done = (pair, None, f"This upload was rejected: {exc}")
+                st.session_state["upload_done"] = done
+            _, key, error = done
+            if error is not None:
+                st.error(plain(error))
+            elif get_session_model(key) is not None:
+                model, _ = get_session_model(key)
+                st.success(f"Loaded {plain(key.removeprefix('session/'))} (latent size {model.latent_dim}). It is "
+                           "in the sidebar's list.")
+                st.button("Use it now", key="use_uploaded", on_click=use_model, args=(key,))
         elif up_w is not None or up_j is not None:
             st.info("Add the other file of the pair too.")

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from ui.text import plain
+
 
 def job_fragment(manager, state_key: str, body: Callable, poll_s: float = 1.0, rerun_at_end: bool = True) -> None:
     """Draw ``body(job)`` (job = the job whose id is in session_state[state_key], or None) in a fragment that
@@ -67,12 +69,41 @@ def stop_button(job, key: str) -> None:
 def show_job_end(snap: dict) -> None:
     """The job's end: an error, a divergence warning or the success message (nothing while it runs)."""
     if snap["status"] == "error":
-        st.error(snap["message"])
+        st.error(plain(snap["message"]))
     elif snap["status"] == "diverged":
-        st.warning(snap["message"])
+        st.warning(plain(snap["message"]))
     elif snap["status"] in ("done", "stopped"):
-        st.success(f"Training {snap['status']}: {snap['message']}.")
+        st.success(f"Training {snap['status']}: {plain(snap['message'])}.")
 
 
 def slots_caption(manager, extra: str = "") -> None:
     st.caption(f"Server: {len(manager.running())} of {manager.max_running} training slots in use." + extra)
+
+
+# ------------------------------------------------- owners: find a session's jobs again, stop abandoned ones
+HEARTBEAT_S = 20.0  # while a session owns an active job, its sidebar tells the manager it is alive this often
+
+
+def owner_ttl_s() -> float:
+    """How long a job's owner may go unseen before the job stops itself: Streamlit's
+    ``server.disconnectedSessionTTL`` (the time a closed tab's session is kept) plus two heartbeats."""
+    ttl = st.get_option("server.disconnectedSessionTTL")
+    return float(ttl if ttl is not None else 120) + 2 * HEARTBEAT_S
+
+
+@st.fragment(run_every=HEARTBEAT_S)
+def _heartbeat(manager, owner: str) -> None:
+    manager.touch(owner)
+
+
+def keep_alive(manager, owner: str) -> None:
+    """Called on every run (from the sidebar): the owner is alive; its jobs are put back into session_state
+    under their ``kind`` (the page's state key) after a reload; while it owns an active job a small fragment
+    keeps saying so every HEARTBEAT_S seconds (a closed tab stops saying it, and the job stops itself)."""
+    manager.owner_ttl_s = owner_ttl_s()
+    manager.touch(owner)
+    for job in sorted(manager.for_owner(owner), key=lambda j: j.created):
+        if job.kind and manager.get(st.session_state.get(job.kind)) is None:
+            st.session_state[job.kind] = job.id
+    if manager.active_for(owner) is not None:
+        _heartbeat(manager, owner)

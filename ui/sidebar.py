@@ -5,12 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.fmt import fmt
-from ui.state import DEFAULT_MODEL, SHIPPED_DIR, ActiveModel, available_models, get_model
+from ui.jobs_view import keep_alive
+from ui.state import DEFAULT_MODEL, SHIPPED_DIR, ActiveModel, available_models, get_model, session_id
+from ui.text import plain
 from vae_core import CheckpointError, DataUnavailable
+from vae_core.jobs import get_manager
 
 
 def sidebar() -> ActiveModel | None:
     """Model picker and key facts; stores the choice in session_state['model_key']."""
+    keep_alive(get_manager(), session_id())  # this session's trainings: found again after a reload, kept alive
     models = available_models()
     if not models:
         st.sidebar.error("No models found: train one on the *Train & Models* page, or add checkpoints to "
@@ -27,7 +31,7 @@ def sidebar() -> ActiveModel | None:
     try:
         am = get_model(st.session_state["model_key"])
     except (CheckpointError, FileNotFoundError, KeyError) as exc:
-        st.sidebar.error(f"Could not load this model: {exc}")
+        st.sidebar.error(f"Could not load this model: {plain(exc)}")
         return None
     meta = am.meta
     tm = meta.get("test_metrics") or {}
@@ -42,7 +46,9 @@ def sidebar() -> ActiveModel | None:
               help=f"−log p(x) ≤ this many nats per image (k={tm.get('iwae_k', '—')} importance samples)")
     n_train = (meta.get("dataset") or {}).get("n_train")
     n_txt = f"{n_train:,}" if isinstance(n_train, int) else "?"
-    st.sidebar.caption(f"{kind} {arch} · trained {meta.get('epochs', '?')} epochs on {n_txt} images")
+    epochs = meta.get("epochs")
+    e_txt = f"{epochs:,}" if isinstance(epochs, int) and not isinstance(epochs, bool) else "?"
+    st.sidebar.caption(plain(f"{kind} {arch} · trained {e_txt} epochs on {n_txt} images"))
     try:
         data = am.data("test")
     except DataUnavailable as exc:

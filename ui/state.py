@@ -6,6 +6,7 @@ guards a page calls before it draws (``require_model``, ``require_data``)."""
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,14 @@ import torch
 
 from vae_core import CheckpointError, DataUnavailable, load_checkpoint, load_dataset
 from vae_core.checkpoints import (
+    DEFAULT_FAMILY,
+    MAX_JSON_BYTES,
     checkpoint_bytes,
     list_checkpoints,
     load_checkpoint_bytes,
+    parse_metadata,
     save_checkpoint,
+    validate_digit_metadata,
     validate_name,
 )
 from vae_core.latent import PCA, decode_np, encode_dataset, project_2d
@@ -88,7 +93,7 @@ BY_MODEL_KEY = {ActiveModel: model_key}
 
 
 # ----------------------------------------------------------------- caching
-@st.cache_resource(show_spinner="Loading model…")
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
 def _load_file_model(path: str, mtime: float):
     return load_checkpoint(path)
 
@@ -120,13 +125,23 @@ def _session_models() -> dict:
     return st.session_state.setdefault("session_models", {})
 
 
+def _valid_name(name: str) -> bool:
+    try:
+        return validate_name(name) == name
+    except CheckpointError:
+        return False
+
+
 def available_models() -> dict[str, str]:
-    """key -> label of every model the picker offers."""
+    """key -> label of every digit model the picker offers.  Files are offered only when their name is a valid
+    model name (a name is shown on the pages and must be plain) and their metadata passes the digit family's
+    schema (checked from the JSON alone, cached per file version): checkpoints of other families (e.g. the
+    classifier, the text and sprite VAEs) and broken or hostile files never reach the pages."""
     out = {}
-    for p in list_checkpoints(SHIPPED_DIR):
-        out[f"shipped/{p.name}"] = f"{p.name} (shipped)"
-    for p in list_checkpoints(USER_DIR):
-        out[f"saved/{p.name}"] = f"{p.name} (saved)"
+    for prefix, folder, tag in (("shipped", SHIPPED_DIR, "shipped"), ("saved", USER_DIR, "saved")):
+        for p in list_checkpoints(folder):
+            if _valid_name(p.name) and model_facts(f"{prefix}/{p.name}") is not None:
+                out[f"{prefix}/{p.name}"] = f"{p.name} ({tag})"
     for name in _session_models():
         out[f"session/{name}"] = f"{name} (this session)"
     return out
@@ -150,27 +165,108 @@ def session_model(name: str):
     return _session_models().get(name)
 
 
+# a session's own models (trained or uploaded) live in its session_state and go with the session (Streamlit
+# drops a session server.disconnectedSessionTTL seconds after its tab closed); at most this many / this much
+MAX_SESSION_MODELS = 12
+MAX_SAVED_MODELS = int(os.environ.get("VAE_MAX_SAVED_MODELS", "100"))  # in the shared folder, from all sessions
+MAX_SESSION_MODEL_BYTES = 256 * 2**20  # float32 parameters
+
+
+def _param_bytes(model) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
 def add_session_model(name: str, model, meta: dict) -> str:
-    _session_models()[name] = (model, meta)
+    """Register (or replace) a model of this session under ``name``.  Beyond MAX_SESSION_MODELS models or
+    MAX_SESSION_MODEL_BYTES of weights the oldest other models are dropped (with a toast saying which)."""
+    models = _session_models()
+    models.pop(name, None)
+    if _param_bytes(model) > MAX_SESSION_MODEL_BYTES:
+        raise CheckpointError(f"this model's weights take {_param_bytes(model) / 2**20:,.0f} MiB; a session may "
+                              f"hold at most {MAX_SESSION_MODEL_BYTES / 2**20:,.0f} MiB of models")
+    dropped = []
+    while models and (len(models) >= MAX_SESSION_MODELS or _param_bytes(model) + sum(
+            _param_bytes(m) for m, _ in models.values()) > MAX_SESSION_MODEL_BYTES):
+        old = next(iter(models))  # insertion order: the oldest first
+        models.pop(old)
+        dropped.append(old)
+    models[name] = (model, meta)
+    if dropped:
+        st.toast("To stay within this session's limit of models, removed: " + ", ".join(dropped))
+        if st.session_state.get("model_key") in {f"session/{d}" for d in dropped}:
+            st.session_state.pop("model_key", None)
     return f"session/{name}"
 
 
-def save_user_model(name: str, model, meta: dict, overwrite: bool = False) -> Path:
-    """Save to the shared user-model folder under a validated name (atomic)."""
+def remove_session_model(name: str) -> None:
+    _session_models().pop(name, None)
+
+
+def get_session_model(key: str | None):
+    """(model, meta) of a ``session/<name>`` key of this session, or None (e.g. dropped to stay in the limit)."""
+    if not key or not key.startswith("session/"):
+        return None
+    return _session_models().get(key.removeprefix("session/"))
+
+
+def max_upload_mb() -> int:
+    """The upload limit per file (``server.maxUploadSize`` in .streamlit/config.toml), MB."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _file_facts(path: str, mtime: float) -> dict | None:
+    try:
+        jpath = Path(path + ".json")
+        if jpath.stat().st_size > MAX_JSON_BYTES:
+            return None
+        meta = parse_metadata(jpath.read_bytes())
+        return validate_digit_metadata(meta) if meta["family"] == DEFAULT_FAMILY else None
+    except (CheckpointError, OSError):
+        return None
+
+
+def model_facts(key: str) -> dict | None:
+    """The validated metadata of a model (with ``latent_dim`` and ``conditional``) without loading its weights,
+    or None when it is gone or invalid: what a table of all models needs."""
+    kind, _, name = key.partition("/")
+    if kind == "session":
+        got = _session_models().get(name)
+        if got is None:
+            return None
+        model, meta = got
+        return dict(meta, latent_dim=model.latent_dim, conditional=model.conditional)
+    path = (SHIPPED_DIR if kind == "shipped" else USER_DIR) / name
+    try:
+        mtime = path.with_name(path.name + ".json").stat().st_mtime
+    except OSError:
+        return None
+    return _file_facts(str(path), mtime)
+
+
+def save_user_model(name: str, model, meta: dict) -> Path:
+    """Save to the shared user-model folder (whole or not at all, never over an existing model).
+
+    One name normalisation for every check and the writer (``validate_name``: a name ending in .json or
+    .safetensors is refused, not shortened); names of shipped models and saved ones are compared ignoring
+    case, so nothing can shadow or look like another model; the final exists-check and the commit happen
+    under the folder's write lock (``save_checkpoint(overwrite=False)``)."""
     name = validate_name(name)
-    if (SHIPPED_DIR / f"{name}.safetensors").exists():
+    if name.lower() in {p.name.lower() for p in list_checkpoints(SHIPPED_DIR)}:
         raise CheckpointError(f"'{name}' is the name of a shipped model; choose another")
-    if not overwrite and (USER_DIR / f"{name}.safetensors").exists():
-        raise CheckpointError(f"a model called '{name}' is already saved on this server; choose another name "
-                              "(models saved by other sessions are never overwritten silently)")
-    meta = dict(meta, name=name)
-    wpath, _ = save_checkpoint(USER_DIR / name, model, meta)
+    taken = {p.name.lower(): p.name for p in list_checkpoints(USER_DIR)}
+    if len(taken) >= MAX_SAVED_MODELS:
+        raise CheckpointError(f"this server already holds {len(taken)} saved models, its limit; nothing was saved")
+    if name.lower() in taken:
+        raise CheckpointError(f"a model called '{taken[name.lower()]}' is already saved on this server; choose "
+                              "another name (saved models are never overwritten)")
+    wpath, _ = save_checkpoint(USER_DIR / name, model, dict(meta, name=name), overwrite=False)
     return wpath
 
 
-@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_MODEL_KEY)
+@st.cache_data(max_entries=4, ttl=600, show_spinner=False, hash_funcs=BY_MODEL_KEY)
 def checkpoint_files(am: ActiveModel) -> tuple[bytes, bytes]:
-    """The (safetensors, json) bytes of a model for download, serialised once per model key."""
+    """The (safetensors, json) bytes of a model for download, serialised once per model key (a few, for 10 min)."""
     return checkpoint_bytes(am.model, am.meta)
 
 
@@ -178,8 +274,21 @@ def load_uploaded(weights: bytes, meta: bytes):
     return load_checkpoint_bytes(weights, meta)
 
 
+_SID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
 def session_id() -> str:
-    return st.session_state.setdefault("session_id", uuid.uuid4().hex[:8])
+    """A stable identity of this browser tab's session: a random token kept in the URL (``?sid=…``), so that a
+    reloaded tab is the same owner (its training is found again and keeps its stop button); Streamlit's own
+    session id changes on reload.  The token only names background jobs; it grants nothing else."""
+    sid = st.session_state.get("session_id")
+    if sid is None:
+        q = st.query_params.get("sid")
+        sid = q if isinstance(q, str) and _SID_RE.match(q) else uuid.uuid4().hex
+        st.session_state["session_id"] = sid
+    if st.query_params.get("sid") != sid:
+        st.query_params["sid"] = sid
+    return sid
 
 
 # ------------------------------------------------------------- page guards
