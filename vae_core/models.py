@@ -10,6 +10,10 @@ shares one interface (AntixK/PyTorch-VAE style):
 * ``reparameterize(mu, logvar)``      z = mu + sigma * eps  (Thm 2.1)
 * ``forward(x[, y][, generator]) -> ForwardOutput(logits, mu, logvar, z)``
 * ``sample(n[, y])``                  decode draws from the prior p(z) = N(0, I)
+* ``condition(labels)``               the labels for a CVAE, None for a plain VAE
+* ``check_labels(y, n)``              y as (n,) class indices for a CVAE (errors where labels are wrong)
+
+A label ``y`` is an int or a tensor of N class indices; one label serves every row.
 """
 
 from __future__ import annotations
@@ -90,18 +94,34 @@ class VAE(nn.Module):
     def conditional(self) -> bool:
         return self.num_classes > 0
 
-    def _cond(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def condition(self, y):
+        """The labels to hand to this model: ``y`` for a CVAE, None for a plain VAE.
+
+        For callers that hold labels for every image (a data set's) and run whichever model they are
+        given: ``model.encode(x, model.condition(labels))``.  Passing labels to a plain VAE directly is
+        an error (see :meth:`encode`), so that a caller who means to condition finds out."""
+        return y if self.conditional else None
+
+    def check_labels(self, y, n: int, device: torch.device | str | None = None) -> torch.Tensor | None:
+        """The labels for ``n`` rows: None for a plain VAE (which must not be given any), an (n,) long
+        tensor for a CVAE (which must be; one label serves all n rows)."""
         if not self.conditional:
             if y is not None:
                 raise ValueError("this model is not conditional: do not pass labels")
-            return t
+            return None
         if y is None:
             raise ValueError("a CVAE needs class labels y of shape (N,)")
-        y = torch.as_tensor(y, device=t.device).long().reshape(-1)
-        if y.shape[0] == 1 and t.shape[0] > 1:
-            y = y.expand(t.shape[0])
-        if y.shape[0] != t.shape[0]:
-            raise ValueError(f"got {y.shape[0]} labels for {t.shape[0]} rows")
+        y = torch.as_tensor(y, device=device).long().reshape(-1)
+        if y.shape[0] == 1 and n > 1:
+            y = y.expand(n)
+        if y.shape[0] != n:
+            raise ValueError(f"got {y.shape[0]} labels for {n} rows")
+        return y
+
+    def _cond(self, t: torch.Tensor, y) -> torch.Tensor:
+        y = self.check_labels(y, t.shape[0], t.device)
+        if y is None:
+            return t
         return torch.cat([t, F.one_hot(y, self.num_classes).to(t.dtype)], dim=1)
 
     # ------------------------------------------------------------- interface
