@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import time
-from pathlib import Path
 
 import pytest
+
+from ui.nav import PAGES as NAV
 
 from .conftest import screenshot_full, wait_idle
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
-PAGES = [p for p in dict.fromkeys(re.findall(r'"app_pages/(\w+)\.py"', (ROOT / "app.py").read_text()))
-         if (ROOT / "app_pages" / f"{p}.py").is_file()]
+PAGES = [p.stem for p in NAV]  # the one page list (ui.nav)
 
 
 def test_app_starts(app_url, browser_page):
