@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .models import CVAE, VAE
+from .objectives import free_bits_penalty
 
 __all__ = ["ReluMLPStep"]
 
@@ -101,12 +102,10 @@ class ReluMLPStep:
         kl_per_dim = (mu * mu).add_(var).sub_(logvar).sub_(1.0).mean(0).mul_(0.5)
         kl = kl_per_dim.sum()
         if free_bits > 0:
-            penalty = kl_per_dim.clamp(min=free_bits).sum()
             c = (kl_per_dim >= free_bits).to(x.dtype).mul_(beta / n)  # torch.clamp's gradient mask
         else:
-            penalty = kl
             c = torch.full((d,), beta / n, dtype=x.dtype)  # d KL-term / d KL_j for each dimension j
-        loss = recon + beta * penalty
+        loss = recon + beta * (free_bits_penalty(kl_per_dim, free_bits) if free_bits > 0 else kl)
         self.saved = (x, enc_h, w_ml, mu, std, eps, var, c, dec_h, logits)
         return torch.cat([torch.stack([loss, recon, kl]), kl_per_dim])
 
@@ -125,13 +124,7 @@ class ReluMLPStep:
         w_out, b_out = self.out
         torch.mm(g.t(), dec_h[-1], out=w_out.grad)
         torch.sum(g, 0, out=b_out.grad)
-        g = g.mm(w_out)
-        for i in range(len(self.dec) - 1, -1, -1):
-            w, b = self.dec[i]
-            g = _threshold_backward(g, dec_h[i + 1], 0)
-            torch.mm(g.t(), dec_h[i], out=w.grad)
-            torch.sum(g, 0, out=b.grad)
-            g = g.mm(w[:, :d]) if i == 0 else g.mm(w)
+        g = _relu_mlp_backward(self.dec, dec_h, g.mm(w_out), input_cols=d)  # d recon / dz (not the one-hot)
         # g = d recon / dz;  z = mu + eps * exp(logvar / 2);  KL' = c mu, c (var - 1) / 2
         g_ml = torch.empty(n, 2 * d, dtype=g.dtype)
         torch.addcmul(g, mu, c, out=g_ml[:, :d])
@@ -144,11 +137,20 @@ class ReluMLPStep:
         torch.mm(g_lv.t(), h, out=wlv.grad)
         torch.sum(g_ml[:, :d], 0, out=bmu.grad)
         torch.sum(g_lv, 0, out=blv.grad)
-        g = g_ml.mm(w_ml)
-        for i in range(len(self.enc) - 1, -1, -1):
-            w, b = self.enc[i]
-            g = _threshold_backward(g, enc_h[i + 1], 0)
-            torch.mm(g.t(), enc_h[i], out=w.grad)
-            torch.sum(g, 0, out=b.grad)
-            if i:
-                g = g.mm(w)
+        _relu_mlp_backward(self.enc, enc_h, g_ml.mm(w_ml), input_cols=0)
+
+
+def _relu_mlp_backward(layers: list, hs: list, g: torch.Tensor, input_cols: int) -> torch.Tensor | None:
+    """Backward through ``Linear, ReLU`` pairs, last to first: ``hs[i]`` is the input of layer i and
+    ``hs[i + 1]`` its ReLU output, ``g`` the gradient at the last output.  Writes every weight's and
+    bias's ``.grad``; returns the gradient of the first input's leading ``input_cols`` columns (None for 0)."""
+    for i in range(len(layers) - 1, -1, -1):
+        w, b = layers[i]
+        g = _threshold_backward(g, hs[i + 1], 0)
+        torch.mm(g.t(), hs[i], out=w.grad)
+        torch.sum(g, 0, out=b.grad)
+        if i:
+            g = g.mm(w)
+        elif input_cols:
+            return g.mm(w[:, :input_cols])
+    return None

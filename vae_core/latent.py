@@ -1,4 +1,6 @@
-"""Latent-space utilities: encoding a dataset, projections, grids, paths, neighbours."""
+"""Latent-space utilities: encoding a data set, projections (PCA, t-SNE), lattices and decoded grids,
+interpolation paths, posterior ellipses, neighbours.  Active units are defined in :mod:`vae_core.analysis`,
+image tiling in :mod:`vae_core.images`."""
 
 from __future__ import annotations
 
@@ -7,7 +9,16 @@ import math
 import numpy as np
 import torch
 
+from .analysis import active_mask
+from .images import tile
 from .objectives import gaussian_kl
+
+__all__ = [
+    "PCA", "active_units", "decode_np", "ellipse_points", "encode_dataset", "from_pca_units", "grid_points",
+    "interpolate", "lattice", "lerp", "manifold_grid", "nearest", "neighbour_agreement", "pca_head", "pca_plane",
+    "pixel_crossfade", "plane_grid", "project_2d", "projected_ellipse", "projected_std", "rate_nats", "slerp", "tile",
+    "to_pca_units",
+]
 
 
 @torch.no_grad()
@@ -18,10 +29,7 @@ def encode_dataset(model, images: torch.Tensor, labels: torch.Tensor | None = No
     mus, lvs = [], []
     for s in range(0, images.shape[0], batch_size):
         xb = images[s:s + batch_size]
-        if model.conditional:
-            mu, lv = model.encode(xb, labels[s:s + batch_size])
-        else:
-            mu, lv = model.encode(xb)
+        mu, lv = model.encode(xb, model.condition(None if labels is None else labels[s:s + batch_size]))
         mus.append(mu)
         lvs.append(lv)
     return torch.cat(mus).numpy(), torch.cat(lvs).numpy()
@@ -31,13 +39,8 @@ def encode_dataset(model, images: torch.Tensor, labels: torch.Tensor | None = No
 def decode_np(model, z: np.ndarray, y: np.ndarray | int | None = None) -> np.ndarray:
     """Decode latent points (N, d) to (N, 28, 28) pixel means in [0, 1]."""
     zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
-    if model.conditional:
-        if y is None:
-            raise ValueError("a CVAE needs a class to decode")
-        yt = torch.as_tensor(np.broadcast_to(np.asarray(y), (zt.shape[0],)).copy()).long()
-        out = model.decode(zt, yt)
-    else:
-        out = model.decode(zt)
+    y = model.condition(y)
+    out = model.decode(zt, None if y is None else model.check_labels(np.asarray(y).reshape(-1), zt.shape[0]))
     side = int(math.isqrt(out.shape[1]))
     return out.reshape(-1, side, side).numpy()
 
@@ -117,17 +120,6 @@ def manifold_grid(model, x_range=(-3.0, 3.0), y_range=(-3.0, 3.0), n: int = 15, 
         z[:, axes[1]] = pts[:, 1]
     imgs = decode_np(model, z, y)
     return tile(imgs, n)
-
-
-def tile(images: np.ndarray, ncols: int, pad: int = 0) -> np.ndarray:
-    """Arrange (N, h, w) images into one grid image with ncols columns."""
-    n, h, w = images.shape
-    nrows = math.ceil(n / ncols)
-    out = np.zeros((nrows * (h + pad) - pad, ncols * (w + pad) - pad), dtype=images.dtype)
-    for i in range(n):
-        r, c = divmod(i, ncols)
-        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
-    return out
 
 
 def lerp(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
@@ -262,7 +254,5 @@ def neighbour_agreement(coords: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(labels[idx[:, 1]] == labels))
 
 
-def active_units(mu: np.ndarray, threshold: float = 0.01) -> np.ndarray:
-    """Boolean mask of the "active" latent dimensions (Burda et al. 2016): those whose posterior mean
-    varies across the data, Var_x(mu_j(x)) > threshold.  Inactive ones were switched off by the KL term."""
-    return np.var(np.asarray(mu, dtype=np.float64), axis=0) > threshold
+# The Decoder Sliders page still imports the mask under this name; vae_core.analysis.active_mask is the definition.
+active_units = active_mask

@@ -49,17 +49,21 @@ def standard_normal_log_density(z: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------- KL weighting
-def free_bits_kl(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
-    """Free bits (Kingma et al. 2016): sum_j max(lambda, E_batch[KL_j]).
+def free_bits_penalty(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """Free bits (Kingma et al. 2016), the one definition: sum_j max(lambda, KL_j) for the (d,)
+    batch-average KL of each dimension (plain sum_j KL_j when lambda = 0).
 
-    ``kl_per_dim`` is (N, d); the floor applies to the batch-average KL of each
-    dimension, so a dimension below lambda nats receives no gradient pushing it
-    further towards the prior.  Returns the per-example-average penalty (scalar).
-    """
-    per_dim = kl_per_dim.mean(dim=0)
+    A dimension below lambda nats receives no gradient pushing it further towards the prior
+    (torch.clamp's gradient is 0 below the floor).  Returns a scalar tensor."""
     if free_bits <= 0:
-        return per_dim.sum()
-    return torch.clamp(per_dim, min=free_bits).sum()
+        return kl_per_dim.sum()
+    return torch.clamp(kl_per_dim, min=free_bits).sum()
+
+
+def free_bits_kl(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """:func:`free_bits_penalty` of per-example KLs ``kl_per_dim`` (N, d): the floor applies to the
+    batch average of each dimension.  Returns the per-example-average penalty (scalar)."""
+    return free_bits_penalty(kl_per_dim.mean(dim=0), free_bits)
 
 
 def linear_warmup(step: int, warmup_steps: int, beta: float = 1.0) -> float:
@@ -125,10 +129,9 @@ def vae_loss(logits, x, mu, logvar, beta: float = 1.0, free_bits: float = 0.0,
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n
     else:
         recon = neg_log_likelihood(logits, x, likelihood).sum() / n
-    kl_dims = gaussian_kl_per_dim(mu, logvar)
-    kl_per_dim = kl_dims.mean(dim=0)
+    kl_per_dim = gaussian_kl_per_dim(mu, logvar).mean(dim=0)
     kl = kl_per_dim.sum()
-    penalty = free_bits_kl(kl_dims, free_bits) if free_bits > 0 else kl
+    penalty = free_bits_penalty(kl_per_dim, free_bits) if free_bits > 0 else kl
     return LossTerms(recon + beta * penalty, recon, kl, kl_per_dim)
 
 
@@ -141,11 +144,12 @@ def elbo_terms(model, x: torch.Tensor, y: torch.Tensor | None = None, n_samples:
     Returns ``recon`` (-E_q log p(x|z)), ``kl`` (closed form), ``kl_per_dim``,
     ``neg_elbo`` = recon + kl, all in nats per image.
     """
-    mu, logvar = model.encode(x, y) if model.conditional else model.encode(x)
+    y = model.condition(y)
+    mu, logvar = model.encode(x, y)
     recon = torch.zeros(x.shape[0])
     for _ in range(n_samples):
         z = model.reparameterize(mu, logvar, generator)
-        logits = model.decode_logits(z, y) if model.conditional else model.decode_logits(z)
+        logits = model.decode_logits(z, y)
         recon += neg_log_likelihood(logits, x, likelihood)
     recon /= n_samples
     kl_dims = gaussian_kl_per_dim(mu, logvar)
@@ -157,15 +161,13 @@ def elbo_terms(model, x: torch.Tensor, y: torch.Tensor | None = None, n_samples:
 def iwae_log_weights(model, x: torch.Tensor, k: int, y: torch.Tensor | None = None,
                      generator: torch.Generator | None = None, likelihood: str = "bernoulli") -> torch.Tensor:
     """log w_i = log p(x, z_i) - log q(z_i|x) for k draws z_i ~ q(z|x); shape (k, N)."""
-    mu, logvar = model.encode(x, y) if model.conditional else model.encode(x)
+    y = model.condition(y)
+    mu, logvar = model.encode(x, y)
     n, d = mu.shape
     eps = torch.randn(k, n, d, generator=generator)
     z = mu + eps * torch.exp(0.5 * logvar)  # (k, N, d)
     flat = z.reshape(k * n, d)
-    if model.conditional:
-        logits = model.decode_logits(flat, y.repeat(k))
-    else:
-        logits = model.decode_logits(flat)
+    logits = model.decode_logits(flat, None if y is None else model.check_labels(y, n).repeat(k))
     log_px_z = -neg_log_likelihood(logits, x.repeat(k, 1), likelihood).reshape(k, n)
     log_pz = standard_normal_log_density(z)
     log_qz = gaussian_log_density(z, mu, logvar)
@@ -221,7 +223,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: 
     n = x.shape[0]
     for s in range(0, n, batch_size):
         xb = x[s:s + batch_size]
-        yb = None if y is None or not model.conditional else y[s:s + batch_size]
+        yb = None if y is None else y[s:s + batch_size]
         t = elbo_terms(model, xb, yb, generator=g, likelihood=likelihood)
         for key in tot:
             tot[key] += float(t[key].sum())
@@ -234,12 +236,3 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: 
         out["iwae_k"] = iwae_k
     return out
 
-
-def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
-    """Burda et al. 2016: dimension j is active if Cov_x(E_q[z_j]) > threshold.
-
-    ``mu`` is the (N, d) matrix of posterior means over a dataset.  Returns the
-    count and the per-dimension variances.
-    """
-    var = mu.var(dim=0, unbiased=True)
-    return int((var > threshold).sum()), var

@@ -15,7 +15,6 @@ import torch
 
 from vae_core import analysis as A
 from vae_core.models import build_model
-from vae_core.objectives import active_units as obj_active_units
 from vae_core.objectives import evaluate, free_bits_kl
 from vae_core.train import Report, TrainConfig
 
@@ -99,11 +98,16 @@ def test_active_units_counts_dimensions_whose_mean_moves():
                np.full(2000, 0.7), rng.normal(0, 0.2, 2000)]
     n, var = A.active_units(mu)
     assert n == 3  # std 1, 0.5, 0.2 -> var 1, 0.25, 0.04 > 0.01; std 0.03 and a constant are inactive
-    np.testing.assert_allclose(var, mu.var(0, ddof=1), atol=1e-12)
-    n_t, var_t = obj_active_units(torch.as_tensor(mu))
+    np.testing.assert_allclose(var, mu.var(0, ddof=1), atol=1e-12)  # the documented ddof
+    n_t, var_t = A.active_units(torch.as_tensor(mu, dtype=torch.float32))  # torch input, same rule
     assert n_t == n
-    np.testing.assert_allclose(var_t.numpy(), var, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(var_t, var, rtol=1e-5, atol=1e-9)
     assert A.active_units(mu, threshold=0.1)[0] == 2
+    np.testing.assert_array_equal(A.active_mask(mu), [True, True, False, False, True])
+    stats = A.ModelStats(1.0, 1.0, np.ones(5), mu, mu)  # the lab's per-model view uses the same definition
+    np.testing.assert_array_equal(stats.active, A.active_mask(mu))
+    assert stats.n_active == n
+    np.testing.assert_array_equal(A.latent_variance(mu[:1]), np.zeros(5))  # one row: no variance, nothing active
 
 
 # ------------------------------------------------------------------ the R-D plane

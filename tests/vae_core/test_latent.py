@@ -115,9 +115,11 @@ def test_neighbour_agreement_clusters_vs_noise():
     assert neighbour_agreement(rng.normal(size=(500, 2)), labels) < 0.25
 
 
-def test_active_units_counts_varying_dimensions():
+def test_active_units_mask_of_the_pages_is_the_analysis_definition():
+    from vae_core.analysis import active_mask
     from vae_core.latent import active_units
 
     rng = np.random.default_rng(3)
     mu = np.c_[rng.normal(size=(1000, 3)), 0.01 * rng.normal(size=(1000, 2))]
     np.testing.assert_array_equal(active_units(mu), [True, True, True, False, False])
+    assert active_units is active_mask
