@@ -51,6 +51,7 @@ from vae_core.analysis import (
     rd_trajectory,
     sweep_trend,
 )
+from vae_core.checkpoints import build_metadata, dataset_info
 from vae_core.jobs import CapacityError, get_manager
 from vae_core.latent import decode_np
 from vae_core.train import TrainConfig
@@ -222,7 +223,7 @@ def submit_job(state_key: str, title: str, subset: int, make_configs) -> None:
         data = train_subset(subset)
         job = manager.submit(title, make_configs(data), data.images, data.labels, owner=sid,
                              data_description=f"{len(data):,} training digits",
-                             test_images=test.images, test_labels=test.labels)
+                             test_images=test.images, test_labels=test.labels, kind=state_key)
         st.session_state[state_key] = job.id
     except CapacityError as exc:
         st.warning(f"**Server busy.** {exc}")
@@ -331,11 +332,10 @@ with tab_sweep:
                         for m in snap["members"]:
                             if m["model"] is not None:
                                 name = f"lab-{snap['id']}-beta{fmt_beta(m['config'].beta)}"
-                                add_session_model(name, m["model"], {
-                                    "name": name, "beta": m["config"].beta, "recipe": m["config"].to_dict(),
-                                    "dataset": {"name": "mnist", "description": snap["data"], "n_train": None},
-                                    "epochs": m["result"].epochs_done if m["result"] else None,
-                                    "test_metrics": m["test_metrics"] or {}})
+                                add_session_model(name, m["model"], build_metadata(
+                                    m["config"], m["result"], name=name, test_metrics=m["test_metrics"],
+                                    dataset=dataset_info(name="mnist", description=snap["data"],
+                                                         n_train=snap["n_train"])))
                         st.toast("Added to the sidebar's model list (this session).")
             if polling and not job.active:
                 st.rerun()  # the job ended: one full rerun stops the polling (and redraws the views below)
