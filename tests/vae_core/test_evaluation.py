@@ -73,3 +73,40 @@ def test_default_chunks_bound_rows():
     for k in (1, 10, 100, 1000, 5000):
         ic, sc = default_chunks(k)
         assert ic * sc <= MAX_ROWS and 1 <= sc <= k
+
+
+def test_cli_binarized_and_cb_training_then_update_checkpoint(tmp_path, capsys):
+    """CLI: --binarize records the data's binarisation and the seeded test set; --likelihood continuous_bernoulli
+    records the likelihood; python -m vae_core.evaluation --update-checkpoint replaces the IWAE figure."""
+    from vae_core.checkpoints import load_checkpoint
+    from vae_core.cli import main as train_main
+    from vae_core.data import TEST_BINARIZATION_SEED
+    from vae_core.evaluation import main as eval_main
+
+    small = ["--latent-dim", "2", "--hidden-dims", "32", "--epochs", "1", "--subset", "300", "--threads", "1"]
+    rc = train_main([*small, "--binarize", "--iwae-k", "3", "--out", str(tmp_path / "b")])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "binarised test digits, -log P(x)" in text
+    _, meta = load_checkpoint(tmp_path / "b")
+    assert meta["likelihood"] == "bernoulli" and meta["binarization"] == "dynamic"
+    ev = meta["evaluation"]
+    assert ev["test_pixels"] == "binarized" and ev["test_binarization_seed"] == TEST_BINARIZATION_SEED
+    assert meta["recipe"]["binarization"] == "dynamic" and meta["test_metrics"]["iwae_k"] == 3
+    old = meta["test_metrics"]["iwae_nll"]
+    assert eval_main([str(tmp_path / "b"), "--binarized", "--k", "4", "--update-checkpoint"]) == 0
+    _, meta2 = load_checkpoint(tmp_path / "b")
+    tm = meta2["test_metrics"]
+    assert tm["iwae_k"] == 4 and tm["iwae_nll_k3"] == old and tm["iwae_nll"] != old
+    assert meta2["weights_sha256"] == meta["weights_sha256"]
+    assert "--k 4" in meta2["evaluation"]["iwae_command"]
+    with pytest.raises(SystemExit):  # grey pixels cannot replace a binarised model's figure
+        eval_main([str(tmp_path / "b"), "--k", "4", "--update-checkpoint"])
+    rc = train_main([*small, "--likelihood", "continuous_bernoulli", "--iwae-k", "2", "--out", str(tmp_path / "c")])
+    assert rc == 0
+    assert "continuous-Bernoulli -log p(x), a density" in capsys.readouterr().out
+    _, meta = load_checkpoint(tmp_path / "c")
+    assert meta["likelihood"] == "continuous_bernoulli" and meta["binarization"] == "none"
+    assert meta["recipe"]["likelihood"] == "continuous_bernoulli"
+    with pytest.raises(SystemExit):
+        train_main([*small, "--binarize", "--likelihood", "continuous_bernoulli", "--out", str(tmp_path / "d")])
