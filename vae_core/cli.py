@@ -33,7 +33,8 @@ from .checkpoints import save_checkpoint, training_metadata
 from .data import TEST_BINARIZATION_SEED, binarization_fingerprint, binarize_fixed, load_dataset
 from .evaluation import evaluate_likelihood
 from .likelihoods import LIKELIHOODS
-from .train import Report, TrainConfig, torch_threads, train
+from .runtime import torch_threads
+from .train import Report, TrainConfig, train
 
 __all__ = ["DEFAULT_IWAE_K", "build_parser", "main"]
 

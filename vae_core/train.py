@@ -20,8 +20,8 @@ Both draw the reparameterisation noise from the trainer's own ``torch.Generator`
 trained alone or interleaved with others (the β/KL Lab steps several in lockstep).
 A trainer changes no process-wide state for longer than a step: the global RNG is
 untouched (the initial weights come from a forked RNG), the thread count asked for
-in the config is set for each step and restored after it, and grad mode is set
-locally.  Adam runs its fused CPU kernel, and Adam's moments are kept out of the
+in the config is set for each step and restored after it (:mod:`vae_core.runtime`), and
+grad mode is set locally.  Adam runs its fused CPU kernel, and Adam's moments are kept out of the
 float32 subnormal range (see ``TINY``).  ``bench/train_throughput.py`` measures the
 loop against the seed's DataLoader loop and the two paths against each other.
 
@@ -31,12 +31,10 @@ The command line is in :mod:`vae_core.cli`; ``python -m vae_core.train …`` run
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -46,6 +44,7 @@ from .fast_step import ReluMLPStep
 from .likelihoods import LIKELIHOODS
 from .models import VAE, build_model
 from .objectives import KLSchedule, vae_loss
+from .runtime import stream_seed, torch_threads
 
 __all__ = ["Report", "TrainConfig", "TrainResult", "Trainer", "train"]
 
@@ -56,27 +55,6 @@ SNAPSHOT_EVERY = 100  # steps between copies of the last weights known to give a
 # TINY_EVERY steps moments below TINY are set to 0, as flush-to-zero hardware mode would, but without changing
 # the process's FP mode.  A moment below 1e-30 moves a weight by < lr * 1e-30 / eps = 1e-25: no effect.
 TINY, TINY_EVERY = 1e-30, 100
-
-
-def stream_seed(seed: int, stream: str) -> int:
-    """A 63-bit seed for one named random stream of a run (``"data"`` order, ``"noise"``), derived from the
-    config's seed so that the streams are independent of each other and reproducible."""
-    digest = hashlib.sha256(f"{int(seed)}:{stream}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch threads (0 = leave the setting alone) and restore the previous count."""
-    prev = torch.get_num_threads()
-    if not n or n == prev:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
 
 
 @dataclass

@@ -16,7 +16,8 @@ from vae_core.cli import main
 from vae_core.fast_step import ReluMLPStep
 from vae_core.models import CVAE, VAE, build_model
 from vae_core.objectives import evaluate, vae_loss
-from vae_core.train import TrainConfig, Trainer, stream_seed, torch_threads, train
+from vae_core.runtime import stream_seed, torch_threads
+from vae_core.train import TrainConfig, Trainer, train
 
 SMALL = dict(latent_dim=2, hidden_dims=(64,), batch_size=128, seed=0)
 
