@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui.compute.sliders import code_from_sliders, pct, slider_setting
 from ui.images import to_image
+from ui.live import explore_args, live_decoder
 from ui.pickers import digit_picker
 from ui.plots import add_marker, latent_scatter, map_coords, selected_indices, to_map
 from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
@@ -176,6 +177,32 @@ def panel(am: ActiveModel) -> None:
 
 
 
+def on_live_release(am: ActiveModel, z: np.ndarray, y: int | None) -> None:
+    """The live view's z (and class) on release: the server's sliders follow."""
+    set_z(am, z)
+    if y is not None:
+        st.session_state["ds_cls"] = int(y)
+
+
+def live_section(am: ActiveModel) -> None:
+    """Sliders and a 2-D pad whose every position the browser decodes itself (ui.live)."""
+    d = am.latent_dim
+    z0 = np.clip(np.asarray(st.session_state.get("sliders_z", np.zeros(d)), dtype=np.float64), -LIM, LIM)
+    if z0.shape != (d,):
+        z0 = np.zeros(d)
+    y0 = int(st.session_state.get("ds_cls", 3)) if am.conditional else None
+    res = live_decoder(am, z0, key="ds_live", limit=LIM, y=y0, on_release=partial(on_live_release, am),
+                       **explore_args(am, min(MAP_POINTS, len(am.encodings()[0]))))
+    if res.ok:
+        st.caption(
+            "**Live, in your browser:** the page runs the decoder itself, so the digit follows every position of a "
+            "slider while you drag it (not only when you let go). Drag on the map to move "
+            + ("(z₁, z₂) directly" if d == 2 else
+               "z within the plane of the first two principal directions of the test means (PC1, PC2); its other "
+               "components stay as they are")
+            + ". When you let go, the server's sliders below take the same z.")
+
+
 def notice(am: ActiveModel) -> str:
     """What to notice, from the model's kind and its active units (vae_core's definition)."""
     d = am.latent_dim
@@ -238,6 +265,10 @@ def main() -> None:
                    caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
         c_go.button("Start from this digit", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
 
+    live_section(am)
+    st.subheader("On the server")
+    st.caption("The same decoder run by the server: each release sends the slider to Python, which decodes and "
+               "sends the picture back (the reference path, and the one used when the browser cannot run a model).")
     panel(am)
     st.caption(notice(am))
 

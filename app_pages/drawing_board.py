@@ -1,7 +1,7 @@
 """Drawing Board: draw (or upload) a digit, see where the encoder puts it and what the decoder makes of it.
 
-session_state: ``drawing_rgba`` is the raw picture the canvas sent last (H×W×4 uint8; an uploaded file takes its
-place in "upload" mode); ``drawing_input`` (ui.pickers.DRAWING_KEY) is the MNIST-style digit (784,) other pages
+session_state: ``drawing_rgba`` is the raw picture the canvas sent last (H×W×4 uint8, or H×W grey from the live
+view; an uploaded file takes its place in "upload" mode); ``drawing_input`` (ui.pickers.DRAWING_KEY) is the MNIST-style digit (784,) other pages
 offer as input, or None. The numbers come from ui.compute.drawing.analyse_drawing.
 """
 
@@ -11,6 +11,7 @@ import streamlit as st
 
 from ui.compute.drawing import DrawingAnalysis, analyse_drawing, best_label, full_box, posterior_outlines, zoom_box
 from ui.images import PX, show_digits, to_image, to_image_cell, wrap_strip
+from ui.live import explore_args, live_drawing
 from ui.pickers import DRAWING_KEY
 from ui.plots import add_curves, add_marker, latent_scatter, map_coords, overlays_on_top, to_map
 from ui.state import ActiveModel, require_data, require_model
@@ -50,6 +51,25 @@ def canvas_image():
         st.session_state[RAW] = np.asarray(img)
     st.caption("Draw one digit, large, in white. The toolbar above the canvas has **undo**, **redo** and **reset** "
                "(clear). The result updates when you lift the mouse.")
+    return st.session_state.get(RAW)
+
+
+def live_canvas(am: ActiveModel):
+    """Draw in the live view (ui.live): the browser preprocesses and encodes while the stroke is drawn; the
+    finished canvas comes here for the server's analysis. Falls back to the server canvas for a model the
+    browser cannot run."""
+    res = live_drawing(am, key="db_live", y=3 if am.conditional else None,
+                       **explore_args(am, min(MAP_POINTS, len(am.encodings()[0]))))
+    if not res.ok:
+        return canvas_image()
+    if res.ink is not None:
+        st.session_state[RAW] = res.ink
+    elif res.cleared:
+        st.session_state.pop(RAW, None)
+    st.caption("Draw one digit, large. While you draw, your browser turns the canvas into the 28×28 input (same "
+               "steps as below), runs the encoder and moves μ and the 1σ / 2σ ellipses of q(z|x) on the small map, "
+               "with the reconstruction decode(μ) beside it. When you lift the mouse the server does it again — "
+               "its result, below, is the reference.")
     return st.session_state.get(RAW)
 
 
@@ -125,9 +145,10 @@ def main() -> None:
 
     c_draw, c_in = st.columns([1.05, 1], gap="large")
     with c_draw:
-        source = st.radio("Input", ["draw", "upload"], horizontal=True, key="db_source",
-                          format_func={"draw": "draw on the canvas", "upload": "upload an image"}.get)
-        raw = canvas_image() if source == "draw" else upload_image()
+        source = st.radio("Input", ["live", "draw", "upload"], horizontal=True, key="db_source",
+                          format_func={"live": "draw (live in your browser)", "draw": "draw on the canvas",
+                                       "upload": "upload an image"}.get)
+        raw = {"live": live_canvas, "draw": lambda _: canvas_image(), "upload": lambda _: upload_image()}[source](am)
     try:
         x = preprocess_drawing(raw) if raw is not None else None
     except ValueError as exc:
@@ -138,7 +159,7 @@ def main() -> None:
     if x is None:
         with c_in:
             st.info("**Nothing to look at yet.** " + ("Draw a digit on the canvas — a big one, filling most of the "
-                    "square." if source == "draw" else "Upload a picture of a single digit.")
+                    "square." if source != "upload" else "Upload a picture of a single digit.")
                     + " Its 28×28 version, the reconstruction and its place on the latent map will appear here.",
                     icon=":material/draw:")
         return

@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui.compute.interpolation import Walks, frame_layout, walks
 from ui.images import gif_bytes, png_bytes, strip, to_image, to_image_cell, wrap_strip
+from ui.live import explore_args, live_interpolation
 from ui.pickers import digit_picker
 from ui.plots import add_marker, add_path, latent_scatter, map_coords, overlays_on_top, selected_indices, to_map
 from ui.state import ActiveModel, require_data, require_model
@@ -175,6 +176,14 @@ def main() -> None:
                    + (f", wrapped onto {lines} lines of {per_line}." if lines > 1 else ", on one line."))
 
     ends = mu[[idx["A"], idx["B"]]]
+    st.subheader("Scrub the path (live)")
+    args = explore_args(am, min(MAP_POINTS, n_all))
+    live = live_interpolation(am, ends[0], ends[1], key="ip_live", method="slerp" if method == "spherical" else "lerp",
+                              t=0.5, steps=steps, y=y_cls, report=False, **args)
+    if live.ok:
+        st.caption("Drag the slider, or along the strip of frames, and your browser decodes every in-between z "
+                   "itself — z(t) for any t in [0, 1], not only the frames below. Switch between the straight line "
+                   "and the arc above the map; the red ✕ is z(t).")
     w = walks(am.model, ends[0], ends[1], data.images[idx["A"]].numpy(), data.images[idx["B"]].numpy(), steps,
               y=y_cls)
     show_rows(w, px, per_line, am.conditional)

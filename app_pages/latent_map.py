@@ -13,12 +13,14 @@ from ui.compute.latent_map import (
     sigma_outlines,
     unused_dimensions,
 )
-from ui.images import png_bytes, strip, to_image_cell
+from ui.images import png_bytes, strip, to_image, to_image_cell
+from ui.live import explore_args, live_latent_map
 from ui.plots import DIGIT_COLORS, add_curves, latent_scatter, map_coords, overlays_on_top, selected_indices, to_map
 from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
 from vae_core.latent import manifold_grid, neighbour_agreement, pca_plane, plane_grid, projected_std
 
 SHOW_MAX = 8  # selected digits shown in detail
+LIVE_POINTS = 5000  # test means on the live (in-browser) map
 TSNE_MAX = 3000  # t-SNE is run on at most this many points (cached)
 RANGE_DEFAULT, N_DEFAULT = 3.0, 10
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -213,6 +215,59 @@ def manifold_tab(am: ActiveModel, names: list[str]) -> None:
                        file_name=f"manifold-{am.name}-r{r:g}-n{n_grid}.png", mime="image/png")
 
 
+def open_in_sliders(am: ActiveModel, z: np.ndarray) -> None:
+    """Decoder Sliders starts from z (its sliders are rebuilt from ``sliders_z``)."""
+    st.session_state["ds_model"] = am.key
+    st.session_state["sliders_z"] = np.asarray(z, dtype=np.float64)
+    st.session_state["ds_clip"] = None
+    for k in [k for k in st.session_state if str(k).startswith(("ds_z_", "ds_pc_"))]:
+        del st.session_state[k]
+
+
+def live_tab(am: ActiveModel, data, names: list[str]) -> None:
+    """Hover to decode, run by the browser (ui.live); a click keeps that z here for the other pages."""
+    d = am.latent_dim
+    n = min(LIVE_POINTS, len(am.encodings()[0]))
+    st.caption(
+        f"The first {n:,} test means. **Move the pointer over the map**: your browser runs the decoder itself "
+        "and draws the digit under the pointer every frame, with no trip to the server"
+        + (" — in this 2-D model the pointer's position *is* z." if d == 2 else
+           f". This model has {d} latent dimensions, so the map is the plane through the mean of the test codes "
+           "spanned by their first two principal directions: z = mean + PC1·u₁ + PC2·u₂ (u₁, u₂ unit vectors), "
+           "the other directions held at the mean.")
+        + (" A CVAE also needs a class: pick it beside the digit." if am.conditional else "")
+        + " **Click** to keep a z and open it elsewhere.")
+    res = live_latent_map(am, key="lm_live", y=3 if am.conditional else None, **explore_args(am, n))
+    if not res.ok:
+        st.caption("Use the *Map of the test set* tab: it decodes a clicked digit on the server.")
+        return
+    if res.click is not None:
+        st.session_state["lm_live_click"] = {"model": am.key, **res.click}
+    kept = st.session_state.get("lm_live_click")
+    if not kept or kept.get("model") != am.key or len(kept["z"]) != d:
+        return
+    z, y = np.asarray(kept["z"]), kept.get("y")
+    mu = am.encodings()[0]
+    near = int(np.argmin(np.linalg.norm(mu - z, axis=1)))
+    c_img, c_txt = st.columns([1, 3], vertical_alignment="center")
+    c_img.image(to_image(am.decode(z, y)[0], 140), caption="the kept z, decoded on the server")
+    with c_txt:
+        st.markdown("**Kept z** = (" + ", ".join(f"{v:+.2f}" for v in z[:8]) + (", …" if d > 8 else "") + ")"
+                    + (f", class {names[y]}" if y is not None else "")
+                    + f"  \nNearest test mean: #{near} (label {names[int(data.labels[near])]}, "
+                    f"{np.linalg.norm(mu[near] - z):.2f} latent units away)")
+        b1, b2, b3 = st.columns(3)
+        if b1.button("Open in Decoder Sliders", key="lm_live_ds", width="stretch"):
+            open_in_sliders(am, z)
+            st.switch_page("app_pages/decoder_sliders.py")
+        for col, e in ((b2, "A"), (b3, "B")):
+            if col.button(f"Interpolate: nearest digit as {e}", key=f"lm_live_ip{e}", width="stretch",
+                          help=f"Interpolation walks between test digits: #{near} becomes endpoint {e}."):
+                st.session_state[f"ip_{e}_map"] = near
+                st.session_state[f"ip_{e}_src"] = "map"
+                st.switch_page("app_pages/interpolation.py")
+
+
 def main() -> None:
     st.title("Latent Map")
     am = require_model()
@@ -223,7 +278,9 @@ def main() -> None:
         "one test digit's **mean μ**, coloured by its true label — the model never saw the labels"
         + (" (except as the CVAE's condition)" if am.conditional else "")
         + ". Latent units are standard deviations of the prior N(0, I).")
-    tab_map, tab_manifold = st.tabs(["Map of the test set", "Decoded manifold"])
+    tab_live, tab_map, tab_manifold = st.tabs(["Hover to decode (live)", "Map of the test set", "Decoded manifold"])
+    with tab_live:
+        live_tab(am, data, names)
     with tab_map:
         map_tab(am, data, names)
     with tab_manifold:

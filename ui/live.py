@@ -64,6 +64,7 @@ class Live:
     t: float | None = None  # interpolation: the scrub position last released
     method: str | None = None  # interpolation: "lerp" or "slerp"
     ink: np.ndarray | None = None  # drawing: the canvas after the last stroke, (H, W) uint8 grey (ink bright)
+    cleared: bool = False  # drawing: the page's canvas was emptied (Clear, or Undo of the last stroke)
 
 
 # ------------------------------------------------------------------ export
@@ -312,9 +313,20 @@ def _payload_or_fallback(model, name: str, show: bool) -> dict | Live:
         return _fallback(str(exc), show)
 
 
-def _mount(key: str, data: dict, height="content"):
-    return LIVE_COMPONENT(key=key, data=data, height=height, on_need_change=_need_weights, on_click_change=_noop,
-                          on_z_change=_noop, on_scrub_change=_noop, on_ink_change=_noop)
+def _mount(key: str, data: dict, height="content", **callbacks):
+    cbs = {f"on_{k}_change": callbacks.get(k) or _noop for k in ("click", "z", "scrub", "ink")}
+    return LIVE_COMPONENT(key=key, data=data, height=height, on_need_change=_need_weights, **cbs)
+
+
+def _state(key: str, name: str):
+    """A value the page set on the component mounted under ``key`` (read inside its callbacks)."""
+    v = st.session_state.get(key)
+    if v is None:
+        return None
+    try:
+        return v.get(name)
+    except AttributeError:
+        return getattr(v, name, None)
 
 
 def _floats(v, n: int | None = None) -> np.ndarray | None:
@@ -385,7 +397,8 @@ def live_latent_map(model_or_am, coords, labels=None, axes=("z₁", "z₂"), *, 
     payload = _payload_or_fallback(model, name, show_fallback)
     if isinstance(payload, Live):
         return payload
-    data = {**_common(model, payload, "map", plane, y, class_names), "map": map_data(coords, labels, axes, extent),
+    data = {**_common(model, payload, "map", plane, y, class_names),
+            "map": map_data(coords, labels, axes, extent, label_names=class_names),
             "overlays": overlays or [], "size": int(size), "click_hint": click_hint}
     res = _mount(key, data)
     out = Live(ok=True)
@@ -402,12 +415,13 @@ def live_latent_map(model_or_am, coords, labels=None, axes=("z₁", "z₂"), *, 
 def live_decoder(model_or_am, z0, *, key: str, coords=None, labels=None, axes=("z₁", "z₂"), plane: dict | None = None,
                  y: int | None = None, class_names=None, limit: float = 4.0, overlays: list | None = None,
                  extent=None, size: int = 380, name: str | None = None, report: bool = True,
-                 show_fallback: bool = True) -> Live:
+                 on_release=None, show_fallback: bool = True) -> Live:
     """One slider per latent dimension (input events, so every drag position decodes) and, when
     ``coords`` are given, a 2-D pad on the latent map (z₁, z₂ for d = 2; PC1, PC2 of ``plane`` for d > 2:
     dragging it moves z within that plane and keeps its other components). ``z0`` starts the view; pass a
     new ``z0`` to move it (a rerun with the same ``z0`` keeps what the user did). ``Live.z`` / ``Live.y``:
-    the z (and class) last released, reported once per release when ``report``."""
+    the z (and class) last released, reported once per release when ``report``; ``on_release(z, y)`` is
+    called with them before the script reruns (a Streamlit callback: it may set other widgets' state)."""
     model, name = _unwrap(model_or_am, name)
     payload = _payload_or_fallback(model, name, show_fallback)
     if isinstance(payload, Live):
@@ -417,20 +431,26 @@ def live_decoder(model_or_am, z0, *, key: str, coords=None, labels=None, axes=("
             "z0": np.asarray(z0, dtype=np.float64).reshape(-1)[:d].round(6).tolist(), "limit": float(limit),
             "overlays": overlays or [], "size": int(size), "report": bool(report)}
     if coords is not None:
-        data["map"] = map_data(coords, labels, axes, extent)
-    res = _mount(key, data)
-    out = Live(ok=True)
-    st_z = res.get("z") if res is not None else None
-    if isinstance(st_z, dict):
-        out.z = _floats(st_z.get("z"), d)
-        out.y = _class(st_z.get("y"), int(getattr(model, "num_classes", 0) or 0))
-    return out
+        data["map"] = map_data(coords, labels, axes, extent, label_names=class_names)
+    c = int(getattr(model, "num_classes", 0) or 0)
+
+    def parse(v) -> tuple[np.ndarray | None, int | None]:
+        return (_floats(v.get("z"), d), _class(v.get("y"), c)) if isinstance(v, dict) else (None, None)
+
+    def released() -> None:
+        z, y = parse(_state(key, "z"))
+        if z is not None:
+            on_release(z, y)
+
+    res = _mount(key, data, z=released if on_release is not None else None)
+    z, y = parse(res.get("z") if res is not None else None)
+    return Live(ok=True, z=z, y=y)
 
 
 def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t: float = 0.5, steps: int = 10,
-                       y: int | None = None, coords=None, labels=None, axes=("z₁", "z₂"), plane: dict | None = None,
-                       extent=None, size: int = 340, name: str | None = None, report: bool = True,
-                       show_fallback: bool = True) -> Live:
+                       y: int | None = None, class_names=None, coords=None, labels=None, axes=("z₁", "z₂"),
+                       plane: dict | None = None, extent=None, size: int = 340, name: str | None = None,
+                       report: bool = True, show_fallback: bool = True) -> Live:
     """Scrub along the path from z0 to z1 (a range input or a drag along the strip of ``steps`` frames);
     lerp z(t) = (1-t) z0 + t z1 and slerp as vae_core.latent.slerp, both computed in the page.
     ``Live.t`` / ``Live.method``: the position and method last released."""
@@ -439,13 +459,13 @@ def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t
     if isinstance(payload, Live):
         return payload
     d = int(model.latent_dim)
-    data = {**_common(model, payload, "interp", plane, y, class_names=None),
+    data = {**_common(model, payload, "interp", plane, y, class_names),
             "z0": np.asarray(z0, dtype=np.float64).reshape(-1)[:d].tolist(),
             "z1": np.asarray(z1, dtype=np.float64).reshape(-1)[:d].tolist(),
             "method": "slerp" if method in ("slerp", "spherical") else "lerp", "t": float(t), "steps": int(steps),
             "size": int(size), "report": bool(report)}
     if coords is not None:
-        data["map"] = map_data(coords, labels, axes, extent)
+        data["map"] = map_data(coords, labels, axes, extent, label_names=class_names)
     res = _mount(key, data)
     out = Live(ok=True)
     sc = res.get("scrub") if res is not None else None
@@ -484,7 +504,8 @@ def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁
     ``vae_core.drawing.preprocess_drawing`` and runs the encoder (μ and the 1σ / 2σ ellipses move on the
     map, the reconstruction decode(μ) updates). When a stroke ends, the canvas goes to Python:
     ``Live.ink`` is the (H, W) uint8 grey picture (white ink on black) for the server's reference path,
-    ``Live.y`` the class picked (CVAE). ``Live.ink`` is None before the first stroke and after Clear."""
+    ``Live.y`` the class picked (CVAE). ``Live.ink`` is None before the first stroke and after Clear
+    (``Live.cleared`` tells the two apart)."""
     model, name = _unwrap(model_or_am, name)
     payload = _payload_or_fallback(model, name, show_fallback)
     if isinstance(payload, Live):
@@ -492,8 +513,23 @@ def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁
     data = {**_common(model, payload, "draw", plane, y, class_names), "overlays": overlays or [],
             "size": int(size), "brush": int(brush), "canvas": int(canvas)}
     if coords is not None:
-        data["map"] = map_data(coords, labels, axes, extent)
+        data["map"] = map_data(coords, labels, axes, extent, label_names=class_names)
     res = _mount(key, data)
-    ink, yy = decode_ink(res.get("ink") if res is not None else None)
+    raw = res.get("ink") if res is not None else None
+    ink, yy = decode_ink(raw)
     c = int(getattr(model, "num_classes", 0) or 0)
-    return Live(ok=True, ink=ink, y=yy if (c and yy is not None and 0 <= yy < c) else None)
+    return Live(ok=True, ink=ink, y=yy if (c and yy is not None and 0 <= yy < c) else None,
+                cleared=isinstance(raw, dict) and raw.get("cleared") is True)
+
+
+def explore_args(am, n: int | None = None) -> dict:
+    """The arguments the live views of the app's pages share for an ``ui.state.ActiveModel``: the first n
+    test means on the map (ui.plots.map_coords: z itself for d <= 2, the PCA of all test means for d > 2),
+    their labels and class names, the plane a d > 2 map shows, and the model's key as its name."""
+    from ui.plots import map_coords
+
+    coords, axes = map_coords(am, n, "pca")
+    data = am.data()
+    names = data.class_names or [str(c) for c in range(10)]
+    return {"coords": coords, "labels": data.labels.numpy()[: len(coords)], "axes": axes,
+            "plane": plane_data(am.pca()) if am.latent_dim > 2 else None, "class_names": names, "name": am.key}

@@ -66,7 +66,11 @@ if mode == "map":
     if res.click is not None:
         st.session_state["clicked"] = res.click["z"].tolist()
 elif mode == "decoder":
-    res = live_decoder(model, np.zeros(d), key="h_dec", coords=coords, labels=labels, axes=axes, plane=plane, name=name)
+    def on_release(z, y):
+        st.session_state["callback_z"] = z.tolist()
+
+    res = live_decoder(model, np.zeros(d), key="h_dec", coords=coords, labels=labels, axes=axes, plane=plane, name=name,
+                       on_release=on_release)
     if res.z is not None:
         st.session_state["released"] = res.z.tolist()
 elif mode == "interp":
@@ -86,5 +90,6 @@ elif mode == "draw":
 
 st.html("<div data-testid='harness-state'></div>")
 st.code(json.dumps({"runs": st.session_state["runs"], "clicked": st.session_state.get("clicked"),
-                    "released": st.session_state.get("released"), "server_mu": st.session_state.get("server_mu"),
+                    "released": st.session_state.get("released"),
+                    "callback_z": st.session_state.get("callback_z"), "server_mu": st.session_state.get("server_mu"),
                     "ok": res.ok, "reason": res.reason}), language=None)

@@ -43,6 +43,8 @@ def test_draw_a_digit(app_url, browser_page):
     page = browser_page
     page.goto(app_url + "/drawing_board")
     wait_idle(page, 90)
+    page.locator(MAIN).get_by_text("draw on the canvas", exact=True).click()  # this canvas; the live one: test_live.py
+    wait_idle(page, 90)
     assert PROMPT in page.locator(MAIN).inner_text()
     canvas = page.locator(f"{MAIN} canvas").last
     canvas.wait_for(timeout=30000)

@@ -242,7 +242,7 @@ def test_sliders_decode_on_input_and_report_on_release(page, harness, models):
     assert np.abs(pixels(page, sel) - torch_decode(model, z) * 255).max() <= 1.0
     page.mouse.up()
     s = wait_state(page, lambda s: s["released"] is not None)
-    assert np.allclose(s["released"], z, atol=1e-6)
+    assert np.allclose(s["released"], z, atol=1e-6) and np.allclose(s["callback_z"], z, atol=1e-6)
     # the pad: a drag on the map sets (z1, z2)
     pad = page.locator(sel + ' [data-role="pad"]').bounding_box()
     f1 = frames(page, sel)

@@ -779,7 +779,7 @@ function mountDraw(inst, data, m, api) {
   const schedule = () => { if (!raf) raf = requestAnimationFrame(frame); };
   const pos = (ev) => { const r = pad.getBoundingClientRect(); return [(ev.clientX - r.left) * W / r.width, (ev.clientY - r.top) * W / r.height]; };
   const sendInk = () => {
-    if (!strokes.length) { api.setStateValue("ink", null); return; }
+    if (!strokes.length) { api.setStateValue("ink", { cleared: true }); return; }
     const g = grey();
     let s = "";
     for (let i = 0; i < g.length; i += 8192) s += String.fromCharCode.apply(null, g.subarray(i, i + 8192));
@@ -824,8 +824,17 @@ export default function (component) {
   }
   const m = G.models[key];
   // Same model and the same view as before: nothing to rebuild (Python re-sends data on reruns).
-  const sig = JSON.stringify({ ...data, model: key });
-  if (m && inst.sig === sig) return () => inst.cleanup && inst.cleanup();
+  // A decoder view given only a new start code (z0) keeps its DOM and moves its z there.
+  const { z0, ...rest } = data;
+  const sig = JSON.stringify({ ...(data.mode === "decoder" ? rest : data), model: key });
+  if (m && inst.sig === sig) {
+    if (data.mode === "decoder" && JSON.stringify(z0) !== JSON.stringify(inst.z0) && inst.root.__setZ) {
+      inst.z0 = z0;
+      inst.root.__setZ(z0);
+    }
+    return () => inst.cleanup && inst.cleanup();
+  }
+  inst.z0 = z0;
   if (inst.cleanup) inst.cleanup();
   inst.cleanup = null;
   inst.root.replaceChildren();
@@ -838,6 +847,7 @@ export default function (component) {
   }
   inst.sig = sig;
   inst.root.__live = null;
+  inst.root.__setZ = null;
   inst.root.setAttribute("data-model", key);
   inst.root.setAttribute("data-frames", "0");
   MODES[data.mode](inst, data, m, api);
