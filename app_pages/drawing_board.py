@@ -1,8 +1,8 @@
 """Drawing Board: draw (or upload) a digit, see where the encoder puts it and what the decoder makes of it.
 
 session_state: ``drawing_rgba`` is the raw picture the canvas sent last (H×W×4 uint8, or H×W grey from the live
-view; an uploaded file takes its place in "upload" mode); ``drawing_input`` (ui.pickers.DRAWING_KEY) is the MNIST-style digit (784,) other pages
-offer as input, or None. The numbers come from ui.compute.drawing.analyse_drawing.
+view; an uploaded file takes its place in "upload" mode); ``drawing_input`` (ui.pickers.DRAWING_KEY) is the
+MNIST-style digit (784,) other pages offer as input, or None. The numbers come from ui.compute.drawing.analyse_drawing.
 """
 
 import numpy as np
