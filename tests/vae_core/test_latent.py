@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
+from tiny_models import images, tiny_cvae, tiny_vae
 
 from vae_core.latent import (
     PCA,
     decode_np,
+    encode_dataset,
     from_pca_units,
     interpolate,
     manifold_grid,
@@ -16,12 +19,44 @@ from vae_core.latent import (
     plane_grid,
     to_pca_units,
 )
-from vae_core.models import VAE
 
 
-def _model(d: int) -> VAE:
-    torch.manual_seed(0)
-    return VAE(latent_dim=d, hidden_dims=(16,)).eval()
+def _model(d: int):
+    return tiny_vae(0, latent_dim=d, hidden_dims=(16,)).eval()
+
+
+def test_encode_dataset_batches_and_uses_labels_only_for_a_cvae():
+    x, y = images(7), torch.arange(7) % 10
+    v = tiny_vae()
+    mu, lv = encode_dataset(v, x, y, batch_size=3)  # a plain VAE ignores the data set's labels
+    with torch.no_grad():
+        want_mu, want_lv = v.encode(x)
+    assert mu.dtype == np.float32 and mu.shape == lv.shape == (7, 2)
+    np.testing.assert_allclose(mu, want_mu.numpy(), atol=1e-6)
+    np.testing.assert_allclose(lv, want_lv.numpy(), atol=1e-6)
+    c = tiny_cvae()
+    mu_c, _ = encode_dataset(c, x, y, batch_size=3)
+    with torch.no_grad():
+        np.testing.assert_allclose(mu_c, c.encode(x, y)[0].numpy(), atol=1e-6)
+    with pytest.raises(ValueError):
+        encode_dataset(c, x)  # a CVAE needs the labels
+
+
+def test_decode_np_shapes_and_labels():
+    z = np.array([[0.0, 0.0], [1.0, -1.0], [2.0, 0.5]])
+    v, c = tiny_vae(), tiny_cvae()
+    out = decode_np(v, z, y=4)  # a label given to a plain VAE is ignored
+    assert out.shape == (3, 28, 28) and out.min() >= 0 and out.max() <= 1
+    np.testing.assert_allclose(out, decode_np(v, z), atol=0)
+    one = decode_np(c, z, 4)  # one class for every point
+    with torch.no_grad():
+        want = c.decode(torch.as_tensor(z, dtype=torch.float32), torch.full((3,), 4)).numpy().reshape(3, 28, 28)
+    np.testing.assert_allclose(one, want, atol=1e-6)
+    per_row = decode_np(c, z, np.array([4, 5, 6]))
+    np.testing.assert_allclose(per_row[0], one[0], atol=1e-6)
+    assert not np.allclose(per_row[1], one[1])
+    with pytest.raises(ValueError):
+        decode_np(c, z)  # a CVAE needs a class
 
 
 def test_plane_grid_with_unit_axes_is_manifold_grid():

@@ -6,13 +6,15 @@ import math
 
 import pytest
 import torch
+from tiny_models import images, tiny_cvae, tiny_vae
 
-from vae_core.models import VAE
 from vae_core.objectives import (
     KLSchedule,
     cyclical,
     elbo_terms,
+    evaluate,
     free_bits_kl,
+    free_bits_penalty,
     gaussian_kl,
     gaussian_kl_per_dim,
     iwae_bound,
@@ -94,8 +96,7 @@ def test_vae_loss_terms_and_beta():
 # ------------------------------------------------------------------ IWAE
 @pytest.fixture(scope="module")
 def model_and_x():
-    torch.manual_seed(0)
-    model = VAE(latent_dim=3, hidden_dims=(32,)).eval()
+    model = tiny_vae(0, latent_dim=3).eval()
     g = torch.Generator().manual_seed(1)
     x = (torch.rand(32, 784, generator=g) < 0.3).float()
     return model, x
@@ -155,6 +156,14 @@ def test_free_bits_floor_per_dimension():
     assert free_bits_kl(kl, 3.0).item() == pytest.approx(12.0)
 
 
+def test_free_bits_penalty_is_the_floor_of_free_bits_kl():
+    per_dim = torch.tensor([0.1, 0.5, 2.0, 0.0])
+    assert free_bits_penalty(per_dim, 0.5).item() == pytest.approx(3.5)
+    assert free_bits_penalty(per_dim, 0.0).item() == pytest.approx(2.6)
+    kl = torch.tensor([[0.0, 0.4, 1.0, 0.0], [0.2, 0.6, 3.0, 0.0]])  # batch mean = per_dim
+    assert free_bits_kl(kl, 0.5).item() == free_bits_penalty(kl.mean(0), 0.5).item()
+
+
 def test_free_bits_gradient_only_flows_to_dims_above_the_floor():
     kl = torch.tensor([[0.1, 2.0, 0.7]], requires_grad=True)
     free_bits_kl(kl, 0.5).backward()
@@ -207,3 +216,25 @@ def test_kl_schedule_weight():
 def test_invalid_schedules_raise(kwargs):
     with pytest.raises(ValueError):
         KLSchedule(**kwargs)
+
+
+# ------------------------------------------------------------------ labels in the evaluation helpers
+def test_evaluation_passes_labels_to_a_cvae_and_ignores_them_for_a_vae():
+    x, y = images(9), torch.arange(9) % 10
+    v, c = tiny_vae().eval(), tiny_cvae().eval()
+    assert evaluate(v, x, y, batch_size=4, seed=3) == evaluate(v, x, None, batch_size=4, seed=3)
+    with_y = evaluate(c, x, y, batch_size=4, seed=3, iwae_k=3)
+    other_y = evaluate(c, x, (y + 1) % 10, batch_size=4, seed=3, iwae_k=3)
+    assert with_y["neg_elbo"] != other_y["neg_elbo"]
+    # per-example terms, by hand with the same noise: recon + KL of the CVAE given its labels
+    t = elbo_terms(c, x, y, generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        mu, lv = c.encode(x, y)
+        z = c.reparameterize(mu, lv, g)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(c.decode_logits(z, y), x, reduction="none").sum(1)
+    torch.testing.assert_close(t["recon"], bce)
+    torch.testing.assert_close(t["neg_elbo"], bce + gaussian_kl(mu, lv))
+    with pytest.raises(ValueError):
+        elbo_terms(c, x)  # a CVAE needs its labels
+    assert iwae_bound(c, x, 4, y[:1], generator=torch.Generator().manual_seed(1)).shape == (9,)  # one label for all
