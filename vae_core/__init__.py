@@ -1,8 +1,23 @@
 """vae_core: the Streamlit-free engine of the VAE latent-space explorer.
 
-Models, the ELBO and its bounds, data, training, checkpoints, latent-space
-utilities and analysis.  Usable from a notebook, the CLI
-(``python -m vae_core.train``) and the app alike.
+Usable from a notebook, the CLI (``python -m vae_core.train``) and the app alike.  The digit VAE,
+module by module:
+
+* ``models``      -- :class:`VAE` / :class:`CVAE` (encode, decode, reparameterise, sample; the label rules);
+* ``objectives``  -- the ELBO's terms, ``vae_loss``, free bits, KL schedules, IWAE bounds, ``evaluate``;
+* ``likelihoods`` -- the pixel likelihoods p(x|z);
+* ``train``       -- ``TrainConfig``, ``Trainer`` (the plain path and the hand-written ``fast_step``),
+  ``train()``; ``cli`` is its command line, ``runtime`` the per-run seeds and thread count;
+* ``data`` / ``drawing`` / ``images`` -- where digits come from, a drawing as a digit, images as rows and grids;
+* ``checkpoints`` (over the generic ``pair_io``) and ``jobs`` -- saved models and background trainings;
+* ``latent``      -- encodings, projections, lattices, interpolation, ellipses, neighbours;
+* ``analysis``    -- the β/KL Lab: rate and distortion, active units (the one definition), posterior collapse;
+* ``applications`` (package) -- anomaly scores and OOD sets, inpainting, editing, compression, q(z|x) of one
+  image, CVAE helpers;
+* ``theory`` (package) -- the theorems checked numerically: linear-Gaussian model, gradient estimators, bounds.
+
+Other model families live beside it (``sequence``, ``sprites`` / ``sprites_vae``, ``truth``, ``evaluation``,
+``quality``, ``disentangle``), each module's docstring says what it holds.
 """
 
 __version__ = "0.1.0"
