@@ -19,14 +19,11 @@ from .anomaly import anomaly_scores, roc_auc, roc_curve, score_bins, score_histo
 from .compression import compression_report, rate_summary
 from .conditional import best_class, class_samples, class_swap
 from .editing import (
-    FEATURE_LABELS,  # noqa: F401  (leaving the engine: ui.fmt)
-    FEATURE_UNITS,  # noqa: F401  (leaving the engine: ui.fmt)
     FEATURES,
     class_mean_direction,
     edit,
     edit_sweep,
     feature_std,
-    format_feature,  # noqa: F401  (leaving the engine: ui.fmt)
     image_features,
     style_direction,
     trend,

@@ -141,22 +141,3 @@ def trend(strengths, values) -> float:
     if ra.std() == 0 or rb.std() == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(np.corrcoef(ra, rb)[0, 1])
-
-
-# --- UI strings on their way out of the engine: ui/fmt.py holds the same; delete these three once
-# --- app_pages/latent_editing.py imports them from ui.fmt (nothing else does).
-FEATURE_UNITS = {"ink": "px", "thickness": "px", "slant": "shear", "width": "px", "height": "px"}
-FEATURE_LABELS = {"ink": "ink amount", "thickness": "stroke thickness", "slant": "slant", "width": "width",
-                  "height": "height"}
-
-
-def format_feature(name: str, value: float) -> str:
-    """A measured feature with its unit, e.g. ``ink: 112 px``, ``slant: 0.21 (shear)``."""
-    v = float(value)
-    if name == "ink":
-        return f"ink: {v:.0f} px"
-    if name == "slant":
-        return f"slant: {v:+.2f} (shear)"
-    if name == "thickness":
-        return f"thickness: {v:.1f} px"
-    return f"{name}: {v:.0f} px"
