@@ -215,3 +215,28 @@ def digit_likelihood_terms(model, x_grey: torch.Tensor, x_binary: torch.Tensor, 
     out["entropy_floor"] = {"value": float(pixel_entropy(xg)[0]),
                             "name": "sum of the grey pixels' own entropies (floor of the cross-entropy)"}
     return out
+
+
+# --------------------------------------------------------------- naming a checkpoint's stored test figures
+def metric_labels(meta: dict) -> dict[str, str]:
+    """What a checkpoint's ``test_metrics`` ``neg_elbo`` and ``iwae_nll`` are, as labels for a page or a table.
+
+    Depends on the metadata's ``likelihood`` and ``binarization``: only a continuous-Bernoulli model (on grey
+    test digits) or a Bernoulli model evaluated on binary test digits has a -log p(x) to bound; the grey-pixel
+    Bernoulli figures are a cross-entropy objective.  Values are nats per image.
+    """
+    lik = meta.get("likelihood", "bernoulli")
+    binar = meta.get("binarization", "none")
+    k = (meta.get("test_metrics") or {}).get("iwae_k")
+    ks = f"k = {k:,}" if isinstance(k, int) else "k importance samples"
+    if lik == "continuous_bernoulli":
+        return {"neg_elbo": "test −ELBO, continuous Bernoulli (≥ −log p(x), a density; nats/image)",
+                "iwae_nll": f"test −log p(x) ≤ (IWAE bound, {ks}; continuous-Bernoulli density, nats/image)",
+                "kind": "log-density"}
+    if binar != "none" or (meta.get("evaluation") or {}).get("test_pixels") == "binarized":
+        return {"neg_elbo": "test −ELBO on binarised digits (≥ −log P(x); nats/image)",
+                "iwae_nll": f"test −log P(x) ≤ (IWAE bound, {ks}; binarised test digits, nats/image)",
+                "kind": "log-probability"}
+    return {"neg_elbo": "test BCE objective: cross-entropy + KL on grey pixels (not a −log p(x); nats/image)",
+            "iwae_nll": f"test importance-weighted BCE objective ({ks}; grey pixels, not a −log p(x); nats/image)",
+            "kind": "cross-entropy"}

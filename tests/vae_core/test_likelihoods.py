@@ -169,3 +169,15 @@ def test_digit_likelihood_terms_names_and_orders():
         assert t[key]["objective"] == pytest.approx(t[key]["recon"] + t[key]["kl"])
     with pytest.raises(ValueError):
         digit_likelihood_terms(model, grey, grey)
+
+
+def test_metric_labels_name_what_the_numbers_are():
+    from vae_core.likelihoods import metric_labels
+
+    grey = metric_labels({"likelihood": "bernoulli", "binarization": "none", "test_metrics": {"iwae_k": 500}})
+    assert "not a −log p(x)" in grey["neg_elbo"] and "not a −log p(x)" in grey["iwae_nll"]
+    assert grey["kind"] == "cross-entropy" and "k = 500" in grey["iwae_nll"]
+    binar = metric_labels({"likelihood": "bernoulli", "binarization": "dynamic", "test_metrics": {"iwae_k": 5000}})
+    assert binar["iwae_nll"].startswith("test −log P(x) ≤") and "k = 5,000" in binar["iwae_nll"]
+    cb = metric_labels({"likelihood": "continuous_bernoulli"})
+    assert "density" in cb["iwae_nll"] and cb["kind"] == "log-density"
