@@ -205,12 +205,13 @@ def test_diagnose_collapse_verdicts():
     dead_mu = rng.normal(0, 0.01, (500, d))
     dg = A.diagnose_collapse(np.full(d, 0.01), dead_mu)
     assert dg.verdict == "collapsed" and dg.n_active == 0 and dg.inactive_dims == list(range(d))
-    assert "collapse" in dg.message.lower()
+    np.testing.assert_array_equal(dg.active, A.active_mask(dead_mu))  # the one active-units definition
+    assert dg.rate == pytest.approx(0.06) and f"{dg.rate:.2f} nats" in dg.message  # the shown figure is computed
     mu = dead_mu.copy()
     mu[:, :2] = rng.normal(0, 1, (500, 2))
     dg = A.diagnose_collapse([2.0, 1.5, 0.01, 0.0, 0.0, 0.0], mu)
     assert dg.verdict == "partial" and dg.n_active == 2 and dg.inactive_dims == [2, 3, 4, 5]
-    assert dg.rate == pytest.approx(3.51)
+    assert dg.rate == pytest.approx(3.51) and f"{dg.n_active} of {d}" in dg.message
     dg = A.diagnose_collapse(np.full(d, 1.0), rng.normal(0, 1, (500, d)))
     assert dg.verdict == "healthy" and dg.n_active == d
     # without means: KL per dimension decides
