@@ -345,3 +345,49 @@ def test_live_drawing_mu_equals_the_servers(page, harness, models, name):
     page.locator(sel + ' [data-role="clear"]').click()
     wait_state(page, lambda s: s["server_mu"] is None)
     assert attr(page, sel, "data-mu") is None
+
+
+# ------------------------------------------------------------------ in the app's pages
+def test_app_latent_map_hover_click_and_open_in_decoder_sliders(app_url, browser_page):
+    from .conftest import wait_idle
+
+    page = browser_page
+    page.goto(app_url + "/latent_map")
+    wait_idle(page, 120)
+    sel = '[data-testid="live-latent-map"][data-frames]'
+    page.wait_for_selector(sel, timeout=60_000)
+    page.locator(sel).scroll_into_view_if_needed()
+    box = page.locator(sel + ' [data-role="map"]').bounding_box()
+    f0 = frames(page, sel)
+    page.mouse.move(box["x"] + 120, box["y"] + 120)
+    page.mouse.move(box["x"] + 260, box["y"] + 200, steps=15)
+    wait_frames(page, sel, f0 + 5)
+    assert page.locator('[data-testid="stStatusWidget"]').count() == 0  # no rerun while hovering
+    page.mouse.click(box["x"] + 260, box["y"] + 200)
+    z = np.asarray(json.loads(attr(page, sel, "data-z")))
+    page.get_by_text("Kept z", exact=True).wait_for(timeout=30_000)
+    page.get_by_role("button", name="Open in Decoder Sliders").click()
+    dsel = '[data-testid="live-decoder"][data-frames]'
+    page.wait_for_selector(dsel, timeout=60_000)
+    deadline = time.time() + 20
+    while not np.allclose(json.loads(attr(page, dsel, "data-z")), z, atol=1e-4):
+        assert time.time() < deadline, (attr(page, dsel, "data-z"), z)
+        time.sleep(0.2)
+
+
+def test_app_drawing_board_draws_live_and_the_server_agrees(app_url, browser_page):
+    from .conftest import wait_idle
+
+    page = browser_page
+    page.goto(app_url + "/drawing_board")
+    wait_idle(page, 120)
+    sel = '[data-testid="live-drawing"][data-frames]'
+    page.wait_for_selector(sel, timeout=60_000)
+    _draw(page, sel, STROKES[:1])
+    wait_idle(page, 60)
+    page.get_by_text("reconstruction decode(μ)").first.wait_for(timeout=60_000)
+    live_mu = np.asarray(json.loads(attr(page, sel, "data-mu")))
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    line = next(s for s in text.splitlines() if s.startswith("μ = ("))  # the server's μ (2-D model: printed)
+    server_mu = np.asarray([float(v.replace("−", "-")) for v in line[5:line.index(")")].split(",")])
+    assert np.abs(live_mu - server_mu).max() <= 0.006  # the page prints 2 decimals

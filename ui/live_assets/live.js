@@ -544,9 +544,15 @@ function mountMap(inst, data, m, api) {
       `z = ${vecText(z, 2, 6)}` + (d > 6 ? ` (${d} dims)` : "") + (m.c ? `\ny = ${y}` : "");
   };
   const schedule = () => { if (!pending && inst.last) pending = [inst.last.a, inst.last.b]; if (!raf) raf = requestAnimationFrame(frame); };
-  mv.wrap.addEventListener("pointermove", (ev) => { pending = mv.eventData(ev); if (!raf) raf = requestAnimationFrame(frame); });
+  let lastPx = null;
+  mv.wrap.addEventListener("pointermove", (ev) => {
+    pending = mv.eventData(ev); lastPx = [ev.clientX, ev.clientY];
+    if (!raf) raf = requestAnimationFrame(frame);
+  });
   mv.wrap.addEventListener("click", (ev) => {
-    const [a, b] = mv.eventData(ev), z = plane.toZ(a, b);
+    // The z shown is the one kept: a click's coordinates are whole pixels, the pointer's are not.
+    const near = lastPx && inst.last && Math.hypot(ev.clientX - lastPx[0], ev.clientY - lastPx[1]) < 1.5;
+    const [a, b] = near ? [inst.last.a, inst.last.b] : mv.eventData(ev), z = plane.toZ(a, b);
     api.setTriggerValue("click", { z, xy: [a, b], y: m.c ? y : null });
   });
   mv.overlays(mv.clear(), data.overlays);
@@ -720,11 +726,11 @@ function mountDraw(inst, data, m, api) {
   if (m.c) classPicker(left, m.c, data.class_names, y, (k) => { y = k; dirty = true; schedule(); sendInk(); });
   const mid = el("div", { class: "vl-side" }, row);
   el("div", { class: "vl-label" }, mid, "28\u00d728 input");
-  const inCv = digitCanvas(mid, 28, data.digit_px || 112, "input");
+  const inCv = digitCanvas(mid, 28, data.digit_px || 84, "input");
   el("div", { class: "vl-label" }, mid, "decoded \u03bc");
-  const cv = digitCanvas(mid, m.side, data.digit_px || 112);
-  const read = el("div", { class: "vl-read", "data-role": "readout" }, mid, "Draw a digit.");
-  const mv = data.map ? new MapView(row, data.size || 340) : null;
+  const cv = digitCanvas(mid, m.side, data.digit_px || 84);
+  const read = el("div", { class: "vl-read vl-read-wide", "data-role": "readout" }, root, "Draw a digit.");
+  const mv = data.map ? new MapView(el("div", { class: "vl-row" }, root), data.size || 340) : null;
   if (mv) mv.setData(data.map);
   const strokes = [];
   let cur = null, dirty = false, raf = 0;
@@ -773,8 +779,8 @@ function mountDraw(inst, data, m, api) {
     root.setAttribute("data-logvar", zAttr(logvar));
     root.setAttribute("data-z", zAttr(mu));
     const sig = Array.from(logvar, (v) => Math.exp(0.5 * v));
-    read.textContent = `\u03bc = ${vecText(mu, 2, 6)}\n\u03c3 = ${vecText(sig, 2, 6)}` + (m.c ? `\ny = ${y}` : "") +
-      "\n(in this page; the server's result follows when the stroke ends)";
+    read.textContent = `in this page: \u03bc = ${vecText(mu, 2, 6)}\n\u03c3 = ${vecText(sig, 2, 6)}` +
+      (m.c ? `, y = ${y}` : "");
   };
   const schedule = () => { if (!raf) raf = requestAnimationFrame(frame); };
   const pos = (ev) => { const r = pad.getBoundingClientRect(); return [(ev.clientX - r.left) * W / r.width, (ev.clientY - r.top) * W / r.height]; };
