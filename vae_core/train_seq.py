@@ -58,6 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--kl-schedule", choices=("constant", "linear"), default="linear")
     p.add_argument("--warmup-steps", type=int, default=2000)
     p.add_argument("--word-dropout", type=float, default=0.0)
+    p.add_argument("--free-bits", type=float, default=0.0, help="KL floor per latent dimension, nats (0: off)")
     p.add_argument("--augment", type=float, default=0.0,
                    help="SMILES only: fraction of training molecules re-written as a random SMILES each epoch")
     p.add_argument("--seed", type=int, default=0)
@@ -81,7 +82,8 @@ def main(argv=None) -> int:
     cfg = SeqTrainConfig(latent_dim=args.latent_dim, embed_dim=args.embed_dim, enc_hidden=args.enc_hidden,
                          dec_hidden=args.dec_hidden, dec_layers=args.dec_layers, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, beta=args.beta, kl_schedule=args.kl_schedule,
-                         warmup_steps=args.warmup_steps, word_dropout=args.word_dropout, seed=args.seed)
+                         warmup_steps=args.warmup_steps, word_dropout=args.word_dropout,
+                         free_bits=args.free_bits, seed=args.seed)
     cfg.validate()
     model = build_seq_model(vocab, cfg, max_len)
     train_ids = vocab.batch(train, max_len)
@@ -130,6 +132,7 @@ def main(argv=None) -> int:
         "beta": cfg.beta,
         "kl_schedule": {"kind": cfg.kl_schedule, "warmup_steps": cfg.warmup_steps},
         "word_dropout": cfg.word_dropout,
+        "free_bits": cfg.free_bits,
         "augment": args.augment,
         "dataset": {"name": args.dataset, "source": corpus.source, "licence": corpus.licence,
                     "description": corpus.description, "n_train": len(train), "n_test": len(test)},

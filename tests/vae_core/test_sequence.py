@@ -100,6 +100,19 @@ def test_loss_equals_an_independent_token_log_likelihood():
     assert out.tokens.tolist() == [4, 6, 2]
 
 
+def test_free_bits_floor_each_dimensions_batch_mean_kl():
+    m = tiny_model()
+    ids = m.vocab.batch(["cat", "house", "a", "tree"])
+    plain = m.loss(ids, generator=torch.Generator().manual_seed(1))
+    fb = m.loss(ids, generator=torch.Generator().manual_seed(1), free_bits=0.5)
+    per_dim = plain.kl_per_dim
+    assert torch.allclose(fb.kl, plain.kl) and torch.allclose(fb.recon, plain.recon)  # reported KL unchanged
+    ref = plain.recon.mean() + torch.where(per_dim > 0.5, per_dim, torch.full_like(per_dim, 0.5)).sum()
+    assert torch.allclose(fb.loss, ref, atol=1e-5)
+    big = m.loss(ids, generator=torch.Generator().manual_seed(1), free_bits=1e3)
+    assert torch.allclose(big.loss, plain.recon.mean() + 1e3 * 4, rtol=1e-6)  # every dimension under the floor
+
+
 def test_decoder_is_causal_and_word_dropout_hides_inputs():
     m = tiny_model()
     z = torch.randn(1, 4)

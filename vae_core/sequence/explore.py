@@ -48,9 +48,9 @@ def homotopy(za, zb, steps: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def decode_path(model: SeqVAE, path: np.ndarray) -> list[str]:
-    """Greedy decoding of every point of a path (K, d)."""
-    return decode_all(model, torch.as_tensor(path, dtype=torch.float32))
+def decode_path(model: SeqVAE, path: np.ndarray, require_end: bool = False) -> list[str]:
+    """Greedy decoding of every point of a path (K, d) ("" for an unfinished one with ``require_end``)."""
+    return decode_all(model, torch.as_tensor(path, dtype=torch.float32), require_end=require_end)
 
 
 def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -159,9 +159,17 @@ class SeqVAE(nn.Module):
         return out
 
     def decode(self, z: torch.Tensor, mode: str = "greedy", temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> list[str]:
-        """Strings decoded from latent codes z (N, latent_dim)."""
-        return self.vocab.decode_batch(self.decode_ids(z, mode, temperature, generator))
+               generator: torch.Generator | None = None, require_end: bool = False) -> list[str]:
+        """Strings decoded from latent codes z (N, latent_dim).
+
+        With ``require_end`` a decoding that has not produced ``<eos>`` within ``max_len`` tokens is
+        returned as "" (unfinished: e.g. for SMILES it must not count as a molecule)."""
+        ids = self.decode_ids(z, mode, temperature, generator)
+        out = self.vocab.decode_batch(ids)
+        if require_end:
+            finished = (ids == EOS).any(dim=1).tolist()
+            out = [s if f else "" for s, f in zip(out, finished, strict=True)]
+        return out
 
     def sample(self, n: int, generator: torch.Generator | None = None, mode: str = "greedy",
                temperature: float = 1.0) -> list[str]:
@@ -171,8 +179,11 @@ class SeqVAE(nn.Module):
 
     # ------------------------------------------------------------ objective
     def loss(self, ids: torch.Tensor, beta: float = 1.0, word_dropout: float = 0.0,
-             generator: torch.Generator | None = None, sample_z: bool = True) -> SeqLoss:
-        """Negative ELBO terms for a batch of token ids (N, T) (one reparameterised z each)."""
+             generator: torch.Generator | None = None, sample_z: bool = True, free_bits: float = 0.0) -> SeqLoss:
+        """Negative ELBO terms for a batch of token ids (N, T) (one reparameterised z each).
+
+        With ``free_bits`` λ > 0 the minimised KL term is Σ_j max(λ, batch-mean KL_j) (Kingma et al.
+        2016): a dimension's first λ nats are free.  The returned ``kl`` is always the true KL."""
         mu, logvar = self.encode(ids)
         z = self.reparameterize(mu, logvar, generator) if sample_z else mu
         logits = self.decode_logits(z, ids, word_dropout, generator)
@@ -183,5 +194,8 @@ class SeqVAE(nn.Module):
         kld = kl_diag_gaussian(mu, logvar)
         kl = kld.sum(dim=1)
         correct = ((logits.argmax(dim=2) == ids) & mask).sum(dim=1)
-        total = (recon + beta * kl).mean()
+        if free_bits > 0.0:
+            total = recon.mean() + beta * kld.mean(dim=0).clamp(min=free_bits).sum()
+        else:
+            total = (recon + beta * kl).mean()
         return SeqLoss(total, recon, kl, kld.mean(dim=0), correct, mask.sum(dim=1))

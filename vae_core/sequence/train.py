@@ -30,6 +30,7 @@ class SeqTrainConfig:
     kl_schedule: str = "linear"   # "constant" or "linear"
     warmup_steps: int = 2000
     word_dropout: float = 0.0
+    free_bits: float = 0.0        # nats per latent dimension (0: off)
     grad_clip: float = 5.0
     seed: int = 0
 
@@ -39,6 +40,8 @@ class SeqTrainConfig:
     def validate(self) -> None:
         if self.kl_schedule not in ("constant", "linear"):
             raise ValueError("kl_schedule must be 'constant' or 'linear'")
+        if self.free_bits < 0:
+            raise ValueError("free bits must be ≥ 0")
         if not 0.0 <= self.word_dropout < 1.0:
             raise ValueError("word dropout must be in [0, 1)")
         if self.epochs < 0 or self.batch_size < 1 or not self.lr > 0 or self.beta < 0:
@@ -111,7 +114,7 @@ def train_seq(model: SeqVAE, train_ids: torch.Tensor, cfg: SeqTrainConfig,
         for idx in length_batches(train_ids, cfg.batch_size, gen):
             batch = trim(train_ids[idx])
             w = kl_weight(step, cfg)
-            out = model.loss(batch, beta=w, word_dropout=cfg.word_dropout, generator=gen)
+            out = model.loss(batch, beta=w, word_dropout=cfg.word_dropout, generator=gen, free_bits=cfg.free_bits)
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
             if cfg.grad_clip:
@@ -150,10 +153,11 @@ def encode_all(model: SeqVAE, ids: torch.Tensor, batch: int = 1000) -> tuple[tor
 
 @torch.no_grad()
 def decode_all(model: SeqVAE, z: torch.Tensor, mode: str = "greedy", batch: int = 1000,
-               generator: torch.Generator | None = None, temperature: float = 1.0) -> list[str]:
+               generator: torch.Generator | None = None, temperature: float = 1.0,
+               require_end: bool = False) -> list[str]:
     out: list[str] = []
     for i in range(0, z.shape[0], batch):
-        out.extend(model.decode(z[i:i + batch], mode, temperature, generator))
+        out.extend(model.decode(z[i:i + batch], mode, temperature, generator, require_end))
     return out
 
 
