@@ -1,9 +1,4 @@
 """Inpainting: the seed's ImageInpaintingVAE, iterated: x̂ = m ⊙ x_recon + (1 − m) ⊙ x_known.
-
-Session-state keys (read by the tests):
-  inpaint_result  dict: index (test index), mask_kind, original (784,), mask (784,) bool (True = missing),
-                  completions (n, 784), iterations (n,), converged (n,), known_max_abs_diff (float, always 0.0),
-                  missing_error (n,) mean |completion − truth| on the missing pixels, spread (float)
 """
 
 import numpy as np
@@ -68,142 +63,144 @@ def drawn_mask(x: np.ndarray, idx: int):
     return mask_from_canvas(img)
 
 
-st.title("Inpainting")
-am = require_model()
-data = require_data(am)
-names = data.class_names or [str(c) for c in range(10)]
-st.markdown(
-    "Hide part of a digit and let the VAE fill it in. One pass of the seed's `ImageInpaintingVAE.inpaint` encodes "
-    "the damaged image, decodes a z, and keeps the decoded pixels **only inside the hole**:")
-st.latex(r"\hat x \;=\; m \odot x_{\text{recon}} \;+\; (1 - m) \odot x_{\text{known}},"
-         r"\qquad m_i = 1 \text{ if pixel } i \text{ is missing, } 0 \text{ if known}")
-st.markdown(
-    "A single pass starts from a blank hole, so the code is a poor guess. Repeating it — re-encode the completed "
-    "picture, redraw the hole — lets the hole and the visible part agree:")
-st.latex(r"x_{t+1} = m \odot \text{decode}(z_t) + (1-m) \odot x_{\text{known}},\qquad\text{where}")
-st.latex(r"z_t \sim q_\phi(z \mid x_t)\ \ \text{(random step)}\qquad\text{or}\qquad "
-         r"z_t = \mu_\phi(x_t)\ \ \text{(steady step)}")
-st.info("**Known pixels are never changed.** They are copied from the input at every step, bit for bit; the "
-        "check below measures max |completion − original| over them, which is exactly 0.",
-        icon=":material/lock:")
-
-# ---------------------------------------------------------------------------------------------- controls
-c_in, c_par = st.columns([1.15, 1], gap="large")
-with c_in:
-    st.markdown("**The digit and the hole**")
-    idx = digit_picker(data, key="inp", default_class=7)
-    x = data.images[idx]
-    kinds = [*MASKS, DRAWN]
-    kind = st.selectbox("Mask (missing pixels)", kinds, index=kinds.index("bottom"), format_func=MASK_LABELS.get,
-                        key="inp_mask")
-    if kind in ("random box", "random pixels"):
-        mseed = st.number_input("Mask seed", 0, 10**6, 0, key="inp_mseed")
-        mask = make_mask(kind, seed=int(mseed))
-    elif kind == DRAWN:
-        st.caption("Paint over the pixels to hide (red). Each 10×10 block of the canvas is one pixel; a pixel "
-                   "counts as missing when at least 20 % of it is painted. Use the canvas toolbar to undo or clear.")
-        mask = drawn_mask(x.numpy(), idx)
-        if mask is None or not bool(mask.any()):
-            st.info("Nothing painted yet: paint over part of the digit to make a hole.")
-            st.stop()
-    else:
-        mask = make_mask(kind)
-with c_par:
-    st.markdown("**How the hole is filled**")
-    n_iter = st.slider("Iterations (at most)", 1, 200, 60, key="inp_iter",
-                       help="The most passes a chain may run; it stops earlier once the hole changes by less than "
-                            f"{TOL:g} per pixel between passes.")
-    n_samples = st.slider("Number of completions (independent chains)", 1, 12, 6, key="inp_n")
-    stoch_set = st.slider("Random steps before settling", 0, 200, 20, key="inp_stoch",
-                          help="Values at or above the iteration limit make every step random.")
-    stoch = min(int(stoch_set), int(n_iter))
-    st.caption(
-        "**Random steps** draw z from q(z|x): each chain gets its own guesses, so completions can come out "
-        "different — but they never fully settle, since every step adds fresh randomness. **Steady steps** use "
-        "the encoder's best guess z = μ: a chain settles within about 10–35 steps, but chains often settle on "
-        "the same answer. So: a few random steps to explore, then steady steps to finish. "
-        "All random (≥ iterations) → most variety, no early stop; 0 → fastest, least variety. "
-        f"Now: **{stoch} random step{'s' if stoch != 1 else ''}**"
-        + (f", then up to {int(n_iter) - stoch} steady ones." if stoch < n_iter else ", no steady ones."))
-    fill = st.radio("Start the hole as", ["black", "noise"], horizontal=True, key="inp_fill",
-                    format_func={"black": "black (0)", "noise": "random noise (per chain)"}.get)
-    y = None
-    if am.conditional:
-        y = int(st.selectbox("Complete it as class (CVAE)", range(am.model.num_classes),
-                             index=int(data.labels[idx]), format_func=names.__getitem__, key="inp_ycls",
-                             help="A CVAE needs a label: the true one by default. Try another and the hole is "
-                                  "filled with strokes of that digit."))
-    st.session_state.setdefault("inp_seed", 0)
-    c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-    c1.number_input("Chain seed", 0, 10**6, key="inp_seed")
-    c2.button("Run again", icon=":material/casino:", key="inp_rerun", on_click=bump, args=("inp_seed",),
-              width="stretch", help="New random draws for every chain.")
-
-res = inpaint(am.model, x, mask, n_iter=int(n_iter), n_samples=int(n_samples), y=y,
-              generator=torch.Generator().manual_seed(int(st.session_state["inp_seed"])), tol=TOL,
-              fill=0.0 if fill == "black" else "random", stochastic_steps=int(stoch))
-comp = res["completions"]
-miss = res["mask"]
-known_diff = known_pixel_change(comp, x, miss)
-err = missing_pixel_error(comp, x, miss).numpy()
-spread = completion_spread(comp, miss)
-its, conv = res["iterations"].numpy(), res["converged"].numpy()
-st.session_state["inpaint_result"] = {
-    "index": idx, "mask_kind": kind, "original": x.numpy().copy(), "mask": miss.numpy().copy(),
-    "completions": comp.numpy().copy(), "iterations": its.copy(), "converged": conv.copy(),
-    "known_max_abs_diff": known_diff, "missing_error": err.copy(), "spread": spread,
-}
-
-# ---------------------------------------------------------------------------------------------- results
-st.subheader("Result")
-n_hole = int(miss.sum())
-c1, c2, c3 = st.columns([1, 1, 2.4], gap="medium")
-c1.image(to_image(x.numpy(), PX), width=PX,
-         caption=f"original: test #{idx} (a {names[int(data.labels[idx])]})")
-c2.image(rgb_image(mask_overlay(x, miss, HOLE), PX), width=PX,
-         caption=f"input: {n_hole} of 784 pixels missing (red)")
-with c3:
-    st.metric("max |completion − original| over the known pixels", f"{known_diff:g}",
-              help="over every completion and every known pixel. Exactly 0: known pixels are copied, never redrawn.")
-    m2, m3 = st.columns(2)
-    m2.metric("error in the hole", f"{np.nanmean(err):.3f}",
-              help="mean |completion − truth| over the missing pixels (0–1 per pixel), averaged over the "
-                   "completions. The chains never saw the truth.")
-    m3.metric("spread of the completions", f"{spread:.3f}",
-              help="pixel-wise standard deviation across the completions, averaged over the hole (0 = identical)")
-    st.caption("Completions agree closely when the visible part leaves little doubt, after steady steps, or when "
-               "a 2-D latent space has room for only one good answer; a 20-D model gives more variety.")
-
-st.markdown(f"**{n_samples} completion{'s' if n_samples > 1 else ''}** (each from its own chain of posterior "
-            "samples; the hole's final pixels are decode(μ) of the last picture)")
-caps = [f"chain {j + 1}: {int(its[j])} step{'s' if its[j] != 1 else ''}"
-        + (" · settled" if conv[j] else " · hit the limit") for j in range(len(its))]
-show_digits(comp.numpy(), caps, size=PX if n_samples <= 6 else 112, per_row=min(int(n_samples), 6))
-
-# ---------------------------------------------------------------------------------------------- convergence
-st.subheader("Convergence")
-ct = res["chain_trace"].numpy()
-steps = np.arange(1, ct.shape[0] + 1)
-fig = go.Figure()
-for j in range(ct.shape[1]):
-    fig.add_trace(go.Scatter(x=steps, y=ct[:, j], mode="lines", name=f"chain {j + 1}", opacity=0.55,
-                             line=dict(width=1.2), connectgaps=False))
-fig.add_trace(go.Scatter(x=steps, y=res["trace"].numpy(), mode="lines", name="mean of running chains",
-                         line=dict(color="black", width=3)))
-fig.add_hline(y=TOL, line_dash="dash", line_color="#2ca02c", annotation_text=f"stop below {TOL:g}",
-              annotation_position="bottom left")
-if 0 < stoch < ct.shape[0]:
-    fig.add_vline(x=stoch + 0.5, line_dash="dot", line_color="#555", annotation_text="random → steady steps",
-                  annotation_position="top right")
-fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(type="log", dtick=1, exponentformat="e"),
-                  xaxis_title="iteration t", yaxis_title="mean |xₜ − xₜ₋₁| over the hole (log)",
-                  legend=dict(orientation="h", y=-0.25))
-c1, c2 = st.columns([2, 1], gap="large")
-with c1:
-    st.plotly_chart(fig, key="inp_trace", config={"displaylogo": False})
-with c2:
+def main() -> None:
+    st.title("Inpainting")
+    am = require_model()
+    data = require_data(am)
+    names = data.class_names or [str(c) for c in range(10)]
     st.markdown(
-        "How much the hole changed at each pass, per chain. During **random steps** the change hovers at a noise "
-        "floor set by the width of q(z|x). Once the chains switch to **steady steps** it falls fast, and a chain "
-        f"stops as soon as it is below {TOL:g}. A chain that never switches runs to the iteration limit.")
-    st.caption(f"Steps used: {', '.join(str(int(v)) for v in its)} (limit {n_iter}).")
+        "Hide part of a digit and let the VAE fill it in. One pass of the seed's `ImageInpaintingVAE.inpaint` encodes "
+        "the damaged image, decodes a z, and keeps the decoded pixels **only inside the hole**:")
+    st.latex(r"\hat x \;=\; m \odot x_{\text{recon}} \;+\; (1 - m) \odot x_{\text{known}},"
+             r"\qquad m_i = 1 \text{ if pixel } i \text{ is missing, } 0 \text{ if known}")
+    st.markdown(
+        "A single pass starts from a blank hole, so the code is a poor guess. Repeating it — re-encode the completed "
+        "picture, redraw the hole — lets the hole and the visible part agree:")
+    st.latex(r"x_{t+1} = m \odot \text{decode}(z_t) + (1-m) \odot x_{\text{known}},\qquad\text{where}")
+    st.latex(r"z_t \sim q_\phi(z \mid x_t)\ \ \text{(random step)}\qquad\text{or}\qquad "
+             r"z_t = \mu_\phi(x_t)\ \ \text{(steady step)}")
+    st.info("**Known pixels are never changed.** They are copied from the input at every step, bit for bit; the "
+            "check below measures max |completion − original| over them, which is exactly 0.",
+            icon=":material/lock:")
+
+    # ---------------------------------------------------------------------------------------------- controls
+    c_in, c_par = st.columns([1.15, 1], gap="large")
+    with c_in:
+        st.markdown("**The digit and the hole**")
+        idx = digit_picker(data, key="inp", default_class=7)
+        x = data.images[idx]
+        kinds = [*MASKS, DRAWN]
+        kind = st.selectbox("Mask (missing pixels)", kinds, index=kinds.index("bottom"), format_func=MASK_LABELS.get,
+                            key="inp_mask")
+        if kind in ("random box", "random pixels"):
+            mseed = st.number_input("Mask seed", 0, 10**6, 0, key="inp_mseed")
+            mask = make_mask(kind, seed=int(mseed))
+        elif kind == DRAWN:
+            st.caption("Paint over the pixels to hide (red). Each 10×10 block of the canvas is one pixel; a pixel "
+                       "counts as missing when at least 20 % of it is painted. Use the canvas toolbar to undo or "
+                       "clear.")
+            mask = drawn_mask(x.numpy(), idx)
+            if mask is None or not bool(mask.any()):
+                st.info("Nothing painted yet: paint over part of the digit to make a hole.")
+                st.stop()
+        else:
+            mask = make_mask(kind)
+    with c_par:
+        st.markdown("**How the hole is filled**")
+        n_iter = st.slider("Iterations (at most)", 1, 200, 60, key="inp_iter",
+                           help="The most passes a chain may run; it stops earlier once the hole changes by less than "
+                                f"{TOL:g} per pixel between passes.")
+        n_samples = st.slider("Number of completions (independent chains)", 1, 12, 6, key="inp_n")
+        stoch_set = st.slider("Random steps before settling", 0, 200, 20, key="inp_stoch",
+                              help="Values at or above the iteration limit make every step random.")
+        stoch = min(int(stoch_set), int(n_iter))
+        st.caption(
+            "**Random steps** draw z from q(z|x): each chain gets its own guesses, so completions can come out "
+            "different — but they never fully settle, since every step adds fresh randomness. **Steady steps** use "
+            "the encoder's best guess z = μ: a chain settles within about 10–35 steps, but chains often settle on "
+            "the same answer. So: a few random steps to explore, then steady steps to finish. "
+            "All random (≥ iterations) → most variety, no early stop; 0 → fastest, least variety. "
+            f"Now: **{stoch} random step{'s' if stoch != 1 else ''}**"
+            + (f", then up to {int(n_iter) - stoch} steady ones." if stoch < n_iter else ", no steady ones."))
+        fill = st.radio("Start the hole as", ["black", "noise"], horizontal=True, key="inp_fill",
+                        format_func={"black": "black (0)", "noise": "random noise (per chain)"}.get)
+        y = None
+        if am.conditional:
+            y = int(st.selectbox("Complete it as class (CVAE)", range(am.model.num_classes),
+                                 index=int(data.labels[idx]), format_func=names.__getitem__, key="inp_ycls",
+                                 help="A CVAE needs a label: the true one by default. Try another and the hole is "
+                                      "filled with strokes of that digit."))
+        st.session_state.setdefault("inp_seed", 0)
+        c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+        c1.number_input("Chain seed", 0, 10**6, key="inp_seed")
+        c2.button("Run again", icon=":material/casino:", key="inp_rerun", on_click=bump, args=("inp_seed",),
+                  width="stretch", help="New random draws for every chain.")
+
+    res = inpaint(am.model, x, mask, n_iter=int(n_iter), n_samples=int(n_samples), y=y,
+                  generator=torch.Generator().manual_seed(int(st.session_state["inp_seed"])), tol=TOL,
+                  fill=0.0 if fill == "black" else "random", stochastic_steps=int(stoch))
+    comp = res["completions"]
+    miss = res["mask"]
+    known_diff = known_pixel_change(comp, x, miss)
+    err = missing_pixel_error(comp, x, miss).numpy()
+    spread = completion_spread(comp, miss)
+    its, conv = res["iterations"].numpy(), res["converged"].numpy()
+
+    # ---------------------------------------------------------------------------------------------- results
+    st.subheader("Result")
+    n_hole = int(miss.sum())
+    c1, c2, c3 = st.columns([1, 1, 2.4], gap="medium")
+    c1.image(to_image(x.numpy(), PX), width=PX,
+             caption=f"original: test #{idx} (a {names[int(data.labels[idx])]})")
+    c2.image(rgb_image(mask_overlay(x, miss, HOLE), PX), width=PX,
+             caption=f"input: {n_hole} of 784 pixels missing (red)")
+    with c3:
+        st.metric("max |completion − original| over the known pixels", f"{known_diff:g}",
+                  help="over every completion and every known pixel. Exactly 0: known pixels are copied, never "
+                       "redrawn.")
+        m2, m3 = st.columns(2)
+        m2.metric("error in the hole", f"{np.nanmean(err):.3f}",
+                  help="mean |completion − truth| over the missing pixels (0–1 per pixel), averaged over the "
+                       "completions. The chains never saw the truth.")
+        m3.metric("spread of the completions", f"{spread:.3f}",
+                  help="pixel-wise standard deviation across the completions, averaged over the hole (0 = identical)")
+        st.caption("Completions agree closely when the visible part leaves little doubt, after steady steps, or when "
+                   "a 2-D latent space has room for only one good answer; a 20-D model gives more variety.")
+
+    st.markdown(f"**{n_samples} completion{'s' if n_samples > 1 else ''}** (each from its own chain of posterior "
+                "samples; the hole's final pixels are decode(μ) of the last picture)")
+    caps = [f"chain {j + 1}: {int(its[j])} step{'s' if its[j] != 1 else ''}"
+            + (" · settled" if conv[j] else " · hit the limit") for j in range(len(its))]
+    show_digits(comp.numpy(), caps, size=PX if n_samples <= 6 else 112, per_row=min(int(n_samples), 6))
+
+    # ---------------------------------------------------------------------------------------------- convergence
+    st.subheader("Convergence")
+    ct = res["chain_trace"].numpy()
+    steps = np.arange(1, ct.shape[0] + 1)
+    fig = go.Figure()
+    for j in range(ct.shape[1]):
+        fig.add_trace(go.Scatter(x=steps, y=ct[:, j], mode="lines", name=f"chain {j + 1}", opacity=0.55,
+                                 line=dict(width=1.2), connectgaps=False))
+    fig.add_trace(go.Scatter(x=steps, y=res["trace"].numpy(), mode="lines", name="mean of running chains",
+                             line=dict(color="black", width=3)))
+    fig.add_hline(y=TOL, line_dash="dash", line_color="#2ca02c", annotation_text=f"stop below {TOL:g}",
+                  annotation_position="bottom left")
+    if 0 < stoch < ct.shape[0]:
+        fig.add_vline(x=stoch + 0.5, line_dash="dot", line_color="#555", annotation_text="random → steady steps",
+                      annotation_position="top right")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
+                      yaxis=dict(type="log", dtick=1, exponentformat="e"),
+                      xaxis_title="iteration t", yaxis_title="mean |xₜ − xₜ₋₁| over the hole (log)",
+                      legend=dict(orientation="h", y=-0.25))
+    c1, c2 = st.columns([2, 1], gap="large")
+    with c1:
+        st.plotly_chart(fig, key="inp_trace", config={"displaylogo": False})
+    with c2:
+        st.markdown(
+            "How much the hole changed at each pass, per chain. During **random steps** the change hovers at a noise "
+            "floor set by the width of q(z|x). Once the chains switch to **steady steps** it falls fast, and a chain "
+            f"stops as soon as it is below {TOL:g}. A chain that never switches runs to the iteration limit.")
+        st.caption(f"Steps used: {', '.join(str(int(v)) for v in its)} (limit {n_iter}).")
+
+
+main()
