@@ -54,6 +54,10 @@ PAGES: tuple[PageSpec, ...] = (
              "how many bits the code really carries, next to 784 bytes of pixels."),
     PageSpec("Models", "app_pages/train_models.py", "Train & Models", ":material/model_training:",
              "train your own model with live curves, save, upload and download checkpoints."),
+    PageSpec("Beyond digits", "app_pages/sprites_beta.py", "Disentangled Sprites", ":material/category:",
+             "does β > 1 give one factor per latent dimension? MIG against β, KL per dimension, traversals."),
+    PageSpec("Beyond digits", "app_pages/generation_quality.py", "Generation Quality", ":material/grading:",
+             "MNIST-specific FID and Inception Score of every model's prior samples, with sanity references."),
 )
 
 

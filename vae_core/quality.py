@@ -192,16 +192,20 @@ def save_classifier(path, model: MnistClassifier, metadata: dict) -> None:
     ck.write_checkpoint_pair(path, state, meta)
 
 
-def load_classifier(path=None) -> tuple[MnistClassifier, dict]:
-    """The shipped classifier (``$VAE_CHECKPOINT_DIR`` or ``checkpoints/`` ``mnist-classifier``)."""
+def default_checkpoint_dir():
+    """``$VAE_CHECKPOINT_DIR`` or the repository's ``checkpoints/``."""
     import os
     from pathlib import Path
 
+    return Path(os.environ.get("VAE_CHECKPOINT_DIR") or Path(__file__).resolve().parent.parent / "checkpoints")
+
+
+def load_classifier(path=None) -> tuple[MnistClassifier, dict]:
+    """The shipped classifier (``mnist-classifier`` in :func:`default_checkpoint_dir`) or the one at ``path``."""
     from . import checkpoints as ck
 
     if path is None:
-        folder = os.environ.get("VAE_CHECKPOINT_DIR") or Path(__file__).resolve().parent.parent / "checkpoints"
-        path = Path(folder) / "mnist-classifier"
+        path = default_checkpoint_dir() / "mnist-classifier"
     state, meta = ck.read_checkpoint_pair(path, family=FAMILY)
     model = MnistClassifier()
     own = model.state_dict()

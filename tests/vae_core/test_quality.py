@@ -84,19 +84,33 @@ def shipped():
     if test.is_sample:
         pytest.skip("full MNIST not available (only the offline sample); CI fails instead of skipping")
     clf, meta = q.load_classifier()  # shipped: a missing classifier fails
-    return clf, meta, (train, test)
+    f_test, p_test = q.classify(clf, test.images)
+    return clf, meta, (train, test), (f_test, p_test)
 
 
 def test_shipped_classifier_accuracy_and_sanity_references(shipped):
-    clf, meta, (train, test) = shipped
-    acc = q.accuracy(clf, test.images, test.labels)
+    clf, meta, (train, test), (f_test, p_test) = shipped
+    acc = float((p_test.argmax(1) == test.labels.numpy()).mean())
     assert acc >= 0.985
     assert acc == pytest.approx(meta["test_metrics"]["accuracy"], abs=1e-4)  # the stated accuracy is real
-    f_test, p_test = q.classify(clf, test.images)
-    f_train, _ = q.classify(clf, train.images[:10_000])
+    f_train, _ = q.classify(clf, train.images[:5000])
     fid_tt = q.fid_from_features(f_train, f_test)
-    f_noise, p_noise = q.classify(clf, q.noise_images(10_000))
+    f_noise, p_noise = q.classify(clf, q.noise_images(2000))
     fid_noise = q.fid_from_features(f_noise, f_test)
     assert fid_tt < 0.01 * fid_noise  # real digits near 0, noise far
     assert q.inception_score(p_test) > 9.0  # the test set: confident and balanced
     assert math.isfinite(fid_noise)
+
+
+def test_stored_fid_of_a_shipped_model_is_reproduced(shipped):
+    from vae_core import load_checkpoint
+
+    clf, _, _, (ref, _) = shipped
+    scores = {}
+    for name in ("mnist-z2", "mnist-z20"):
+        model, meta = load_checkpoint(q.default_checkpoint_dir() / name)
+        f, p = q.classify(clf, q.prior_samples(model, 10_000, seed=0))
+        scores[name] = q.fid_from_features(f, ref)
+        assert scores[name] == pytest.approx(meta["test_metrics"]["fid"], rel=1e-4)
+        assert q.inception_score(p) == pytest.approx(meta["test_metrics"]["inception_score"], rel=1e-4)
+    assert scores["mnist-z20"] < scores["mnist-z2"]  # the 20-D model's samples are closer to real digits

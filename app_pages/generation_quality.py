@@ -1,0 +1,150 @@
+"""Generation quality: MNIST-specific FID and Inception Score of prior samples.
+
+The shipped classifier (checkpoints/mnist-classifier, a small CNN) supplies the features (FID) and the class
+probabilities (IS).  A table of every shipped digit model (numbers stored in each JSON by
+scripts/update_fid.py, 10,000 samples) with sanity references, and a live measurement of the model picked in the
+sidebar.
+
+Session-state key written (read by the tests):
+  quality_result  dict: model, n, seed, fid, inception_score, class_counts (10,), samples (≤ 32, 784)
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from ui.images import to_image
+from ui.state import SHIPPED_DIR, get_data, require_model
+from vae_core.quality import classify, fid_from_features, inception_score, load_classifier, prior_samples
+
+MAX_N = 10_000
+
+
+@st.cache_resource(show_spinner="Loading the MNIST classifier…")
+def _classifier():
+    return load_classifier(SHIPPED_DIR / "mnist-classifier")
+
+
+@st.cache_resource(show_spinner="Classifier features of the 10,000 test digits…")
+def _test_features() -> np.ndarray:
+    clf, _ = _classifier()
+    return classify(clf, get_data("test", "mnist").images)[0]
+
+
+def shipped_scores(folder) -> list[dict]:
+    """(name, fid, inception_score, likelihood) of every digit checkpoint's JSON in ``folder``, by FID."""
+    rows = []
+    for j in sorted(folder.glob("*.json")):
+        try:
+            meta = json.loads(j.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict) or meta.get("family", "mlp-vae") != "mlp-vae":
+            continue
+        tm = meta.get("test_metrics") or {}
+        rows.append({"name": j.stem, "fid": tm.get("fid"), "inception_score": tm.get("inception_score"),
+                     "neg_elbo": tm.get("neg_elbo")})
+    return sorted(rows, key=lambda r: (r["fid"] is None, r["fid"] or 0.0))
+
+
+def score_model(model, n: int, seed: int, likelihood: str, clf, ref: np.ndarray) -> dict:
+    """FID against the test features, IS, predicted-class counts and the first samples of n prior draws."""
+    x = prior_samples(model, n, seed=seed, likelihood=likelihood)
+    f, p = classify(clf, x)
+    return {"fid": fid_from_features(f, ref), "inception_score": inception_score(p),
+            "class_counts": np.bincount(p.argmax(1), minlength=10), "samples": x[:32].numpy()}
+
+
+def _bar(rows: list[dict], refs: dict) -> go.Figure:
+    names = [r["name"] for r in rows] + ["train digits (reference)", "uniform noise (reference)"]
+    fids = [r["fid"] for r in rows] + [refs.get("fid_train_vs_test"), refs.get("fid_noise_vs_test")]
+    colors = ["#2166ac"] * len(rows) + ["#1b7837", "#b2182b"]
+    fig = go.Figure(go.Bar(x=fids, y=names, orientation="h", marker_color=colors,
+                           text=[f"{v:.2f}" if v is not None else "–" for v in fids], textposition="outside"))
+    fig.update_layout(height=60 + 34 * len(names), margin=dict(l=10, r=40, t=30, b=10), xaxis_type="log",
+                      xaxis_title="FID against the 10,000 test digits (log scale; lower is better)",
+                      yaxis=dict(autorange="reversed"), title="FID of 10,000 prior samples per model")
+    return fig
+
+
+def main() -> None:
+    st.title("Generation Quality: FID and IS")
+    st.markdown(
+        "How good are a VAE's **prior samples** x ~ p(x|z), z ~ N(0, I)? The notes name two scores. Both need a "
+        "network that 'sees' images; the originals use an ImageNet Inception net, which knows nothing of digits, "
+        "so here the network is a small CNN trained on MNIST (conv 16 → conv 32 → 128 features → 10 classes).")
+    try:
+        clf, cmeta = _classifier()
+    except Exception as exc:  # a missing or refused checkpoint: say which, plainly
+        st.error(f"The MNIST classifier could not be loaded: {exc}")
+        return
+    ctm = cmeta.get("test_metrics", {})
+    c1, c2 = st.columns(2)
+    with c1:
+        st.latex(r"\mathrm{FID} = \lVert m_g - m_r \rVert^2 + \mathrm{Tr}\big(C_g + C_r - 2 (C_g C_r)^{1/2}\big)")
+        st.caption("Fréchet distance between Gaussians fitted to the classifier's 128 penultimate features of "
+                   "the samples (g) and of the 10,000 test digits (r). 0 = same feature statistics. Units: squared "
+                   "feature activations; comparable between models here, not with published Inception FIDs.")
+    with c2:
+        st.latex(r"\mathrm{IS} = \exp\big(\mathbb{E}_x\, D_{KL}(p(y|x) \,\|\, p(y))\big)")
+        st.caption("High when each sample is confidently one digit (sharp p(y|x)) and the samples cover all ten "
+                   "(flat p(y)); between 1 and 10.")
+    st.markdown(f"The classifier: **{ctm.get('accuracy', float('nan')):.2%} test accuracy** on the 10,000 MNIST "
+                f"test digits ({ctm.get('train_accuracy', float('nan')):.2%} on the training digits).")
+
+    st.subheader("Every shipped digit model")
+    rows = [r for r in shipped_scores(SHIPPED_DIR) if r["fid"] is not None]
+    if rows:
+        st.plotly_chart(_bar(rows, ctm), width="stretch")
+    st.dataframe(
+        [{"model": r["name"], "FID": round(r["fid"], 2), "IS": round(r["inception_score"], 2),
+          "test −ELBO (nats)": None if r["neg_elbo"] is None else round(r["neg_elbo"], 2)} for r in rows]
+        + [{"model": "reference: 10,000 training digits", "FID": round(ctm.get("fid_train_vs_test", np.nan), 2),
+            "IS": round(ctm.get("is_train", np.nan), 2), "test −ELBO (nats)": None},
+           {"model": "reference: the test digits themselves", "FID": 0.0, "IS": round(ctm.get("is_test", np.nan), 2),
+            "test −ELBO (nats)": None},
+           {"model": "reference: uniform noise", "FID": round(ctm.get("fid_noise_vs_test", np.nan), 2),
+            "IS": round(ctm.get("is_noise", np.nan), 2), "test −ELBO (nats)": None}],
+        hide_index=True, width="stretch")
+    st.caption("10,000 prior samples per model (seed 0; pixel means of the decoder, a CVAE cycling through the "
+               "ten classes), against the 10,000 test digits. Real training digits score near 0, noise far away. "
+               "A better likelihood (lower −ELBO) does not always mean better samples: a 20-D model's prior has "
+               "regions its decoder never learnt, where it draws blurry, in-between digits.")
+
+    st.subheader("Measure the model in the sidebar")
+    am = require_model()
+    if am.dataset_name != "mnist":
+        st.info(f"{am.name} was trained on {am.dataset_name}; this FID/IS uses an MNIST classifier, so it is "
+                "only defined for MNIST models.")
+        return
+    c1, c2 = st.columns(2)
+    n = c1.select_slider("prior samples", [500, 1000, 2000, 5000, MAX_N], value=2000, key="gq_n")
+    seed = int(c2.number_input("seed", 0, 10_000, 0, key="gq_seed"))
+    st.caption("FID is biased upwards with fewer samples (the covariance estimate is noisier): compare models "
+               "at the same number of samples. The table above uses 10,000.")
+    if st.button("Compute FID and IS", type="primary", key="gq_go"):
+        with st.spinner("Sampling and classifying…"), torch.no_grad():
+            res = score_model(am.model, int(n), seed, am.meta.get("likelihood", "bernoulli"), clf, _test_features())
+        st.session_state["quality_result"] = {"model": am.name, "n": int(n), "seed": seed, **res}
+    res = st.session_state.get("quality_result")
+    if not res or res["model"] != am.name:
+        return
+    m1, m2, m3 = st.columns(3)
+    m1.metric("FID", f"{res['fid']:.2f}")
+    m2.metric("IS", f"{res['inception_score']:.2f}")
+    m3.metric("samples", f"{res['n']:,}")
+    lc, rc = st.columns([1, 1])
+    grid = res["samples"][:32].reshape(4, 8, 28, 28).transpose(0, 2, 1, 3).reshape(4 * 28, 8 * 28)
+    lc.image(to_image(grid, 4 * 56), caption=f"the first 32 prior samples of {am.name}")
+    fig = go.Figure(go.Bar(x=[str(c) for c in range(10)], y=res["class_counts"], marker_color="#2166ac"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="class the classifier sees",
+                      yaxis_title="samples", title="Which digits the prior produces (a flat p(y) raises IS)")
+    rc.plotly_chart(fig, width="stretch")
+
+
+main()
