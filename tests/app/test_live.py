@@ -192,3 +192,28 @@ def test_unsupported_model_says_so_and_mounts_nothing():
     assert at.session_state["result_ok"] is False
     assert any("cannot run this model in the page" in i.value and "SiLU" in i.value for i in at.info)
     assert not [e for e in at.main if type(e).__name__ == "UnknownElement"]
+
+
+def test_pages_fall_back_to_the_server_for_a_model_the_page_cannot_run():
+    """A session model with an activation the page lacks: every page with a live view says so and keeps its
+    server path (maps, sliders, frames, analysis)."""
+    import copy
+
+    from apptest_helpers import APP, ok
+
+    model, meta = load_checkpoint(ROOT / "checkpoints" / "mnist-z2")
+    model = copy.deepcopy(model)
+    model.decoder[1] = nn.SiLU()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["session_models"] = {"silu-decoder": (model, meta)}
+    at.session_state["model_key"] = "session/silu-decoder"
+    at.run()
+    ok(at)
+    for page, server_part in (("app_pages/latent_map.py", "plotly_chart"), ("app_pages/decoder_sliders.py", "slider"),
+                              ("app_pages/interpolation.py", "image"), ("app_pages/drawing_board.py", "radio")):
+        at.switch_page(page).run()
+        ok(at)
+        assert any("cannot run this model in the page" in i.value and "SiLU" in i.value for i in at.info), page
+        assert not [e for e in at.main if type(e).__name__ == "UnknownElement"
+                    and getattr(e.proto, "component_name", None) == live.COMPONENT_NAME], page
+        assert len(at.get(server_part)) >= 1, page
