@@ -28,6 +28,7 @@ from ui.lab_views import (
     show_sweep_views,
     use_models_button,
 )
+from ui.quality_views import show_shipped_fid
 from ui.state import get_data, get_model, session_id
 from vae_core import CheckpointError, DataUnavailable
 from vae_core.analysis import (
@@ -85,6 +86,7 @@ def shipped_sweep(test) -> None:
     st.caption(f"Shipped models {', '.join(e.label for e in entries)}: 784-512-256-2 MLPs, 60 epochs on all "
                f"60,000 training digits; evaluated here on the first {N_EVAL:,} test digits.")
     show_sweep_plane(entries, "shipped")
+    show_shipped_fid([e.label for e in entries])
     show_sweep_views(entries, test, "shipped")
 
 

@@ -69,3 +69,17 @@ def test_quality_page_table_and_live_score():
     assert res["fid"] == pytest.approx(fid_from_features(f, ref), rel=1e-6)
     shown = {m.label: m.value for m in at.metric if m.label in ("FID", "IS", "samples")}
     assert shown == {"FID": f"{res['fid']:.2f}", "IS": f"{res['inception_score']:.2f}", "samples": "500"}
+
+
+def test_beta_lab_shows_the_shipped_sweeps_fid():
+    import json
+
+    at = open_page("app_pages/beta_lab.py", "mnist-z2")
+    tables = [d.value for d in at.dataframe if "FID (lower is better)" in d.value.columns]
+    assert len(tables) == 1
+    t = tables[0]
+    for name, fid, isc in zip(t["model"], t["FID (lower is better)"], t["IS (1–10)"]):
+        tm = json.loads((SHIPPED / f"{name}.json").read_text())["test_metrics"]
+        assert fid == pytest.approx(round(tm["fid"], 1)) and isc == pytest.approx(round(tm["inception_score"], 2))
+    assert list(t["β"]) == sorted(t["β"])
+    assert any("uniform noise" in c.value for c in at.caption)
