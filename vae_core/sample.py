@@ -34,6 +34,17 @@ def sample_seq(path: str, args: argparse.Namespace) -> int:
 SAMPLERS: dict[str, Callable[[str, argparse.Namespace], int]] = {"seq-vae": sample_seq}
 
 
+def _image_sampler(family: str) -> Callable[[str, argparse.Namespace], int]:
+    def run(path: str, args: argparse.Namespace) -> int:
+        from .sample_images import sample_images
+
+        return sample_images(path, args, family)
+    return run
+
+
+SAMPLERS.update({f: _image_sampler(f) for f in ("mlp-vae", "sprites-vae")})  # PNG grid to --out
+
+
 def checkpoint_family(path: str) -> str:
     _, jpath = pair_paths(path)
     if not jpath.is_file():
