@@ -11,6 +11,7 @@ import torch
 from ui.compute.anomaly import NORMAL, most_anomalous, separation, threshold_options
 from ui.images import strip, to_image_cell
 from ui.state import require_data, require_model
+from ui.truth_views import anomaly_floor_section
 from vae_core.applications import (
     anomaly_scores,
     as_image_rows,
@@ -27,8 +28,10 @@ KINDS = {"recon_bce": "Reconstruction error", "neg_elbo": "−ELBO"}
 KIND_HELP = {
     "recon_bce": "BCE between x and its reconstruction decode(μ(x)), summed over the 784 pixels (the seed's "
                  "'reconstruction error'). Deterministic.",
-    "neg_elbo": "−ELBO = reconstruction term with a sampled z + KL(q(z|x) ‖ p(z)): an upper bound on −log p(x), "
-                "i.e. how improbable the model finds x.",
+    "neg_elbo": "−ELBO = reconstruction term with a sampled z + KL(q(z|x) ‖ p(z)), one Monte-Carlo estimate. With a "
+                "true likelihood (binary pixels, continuous Bernoulli) it estimates an upper bound on −log p(x); "
+                "with the Bernoulli cross-entropy on grey pixels it is a cross-entropy objective, not a bound on "
+                "any −log p(x).",
 }
 COLORS = {NORMAL: "#1f77b4", "uniform noise": "#7f7f7f", "inverted": "#d62728", "rotated": "#ff7f0e",
           "sklearn 8×8 digits": "#2ca02c", "your drawing": "#9467bd"}
@@ -69,13 +72,15 @@ def main() -> None:
     am = require_model()
     data = require_data(am)
     st.markdown(
-        "A VAE trained only on handwritten digits has learnt what digits look like. Show it something else and "
-        "it can neither encode nor redraw it well: the **score** is high. The seed's recipe: *reconstruction error "
-        "> threshold → anomaly*. No anomalous example is needed for training.")
+        "A VAE trained only on handwritten digits has learnt what digits look like. The seed's recipe: "
+        "*reconstruction error > threshold → anomaly*; no anomalous example is needed for training. It works when "
+        "the odd input is hard to encode and redraw (noise, inverted digits), but not in general: an all-black "
+        "page scores lower than almost every real digit (see *What the score cannot tell* at the bottom).")
     st.latex(r"\text{reconstruction error: }\ \text{recon}(x) = -\sum_{i=1}^{784}\big[x_i\log\hat x_i + "
              r"(1-x_i)\log(1-\hat x_i)\big],\qquad \hat x = \text{decode}(\mu_\phi(x))")
     st.latex(r"-\text{ELBO: }\ -\mathcal{L}(x) = -\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] + "
-             r"D_{KL}(q_\phi(z|x)\,\|\,p(z)) \;\ge\; -\log p_\theta(x)")
+             r"D_{KL}(q_\phi(z|x)\,\|\,p(z)) \;\ge\; -\log p_\theta(x)\ \ \text{(in expectation, for a true "
+             r"likelihood)}")
     st.latex(r"\text{flag } x \text{ as anomalous} \iff \text{score}(x) \ge \tau")
 
     c1, c2, c3 = st.columns([1.3, 1, 1], gap="medium")
@@ -216,7 +221,7 @@ def main() -> None:
                 lab = scored[name][1]
                 labs.append(None if lab is None else int(lab[i]))
         xs = torch.stack(xs)
-        recs = mean_reconstruction(am.model, xs, None if not am.conditional else labs).numpy()
+        recs = mean_reconstruction(am.model, xs, am.model.condition(labs)).numpy()
         per_row = 4
         for s in range(0, len(top), per_row):
             cols = st.columns(per_row)
@@ -228,6 +233,7 @@ def main() -> None:
         st.caption("Each pair: the input (left) and its reconstruction decode(μ) (right)"
                    + (", decoded with the class that fits best" if am.conditional else "")
                    + ". The score is in nats per image.")
+    anomaly_floor_section(am, n, inputs[NORMAL])
 
 
 main()

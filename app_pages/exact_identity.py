@@ -188,7 +188,9 @@ def main() -> None:
         p1.caption("Blue is the exact posterior p(z|x), red dashed is your q. The closer q sits on the blue curve, the "
                    "smaller the KL gap.")
         p2.caption("The red KL piece stacked on the green ELBO reaches exactly the dotted log p(x) level, whatever q "
-                   "is. All values are negative because log p(x) of a continuous x is a log-density.")
+                   "is. Here all values are negative because of the chosen noise level s = 0.8, not because "
+                   "log-densities must be: a density can exceed 1, and with s = 0.1 the same model gives positive "
+                   "log p(x) for every x shown.")
 
         # ------------------------------------------------------- ELBO vs q's mean
         j = 0
@@ -220,7 +222,10 @@ def main() -> None:
                    "posterior's (co)variance, touches the line exactly at the posterior mean: that single point is q = "
                    "p(z|x). With any other variance the hill peaks below the line, and the distance left over is the "
                    "KL "
-                   "gap. Maximising the ELBO over q is the same as minimising KL(q‖p(z|x)) (Cor 1.3).")
+                   "gap. Maximising the ELBO over q is the same as minimising KL(q‖p(z|x)) (Cor 1.3), because "
+                   "log p(x) does not depend on q. The notes state Cor 1.3 for the decoder's θ too, which is wrong: "
+                   "over θ a higher ELBO can come from a smaller gap while log p(x) falls (an example is on the "
+                   "ELBO & Bounds page, *Where the notes are wrong*).")
 
 
     live(lgm, x, d, xi)
