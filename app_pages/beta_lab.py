@@ -30,6 +30,7 @@ from ui.lab_views import (
 )
 from ui.quality_views import show_shipped_fid
 from ui.state import get_data, get_model, session_id
+from ui.truth_views import collapse_optimum_section
 from vae_core import CheckpointError, DataUnavailable
 from vae_core.analysis import (
     COLLAPSE_BETA,
@@ -182,6 +183,7 @@ def collapse_tab(manager, test) -> None:
                        "dimensions carry almost nothing: the model found it cheaper to leave them at the prior.")
     except (CheckpointError, FileNotFoundError, KeyError):
         pass
+    collapse_optimum_section(get_model, test)
     with st.form("collapse_form"):
         c1, c2, c3 = st.columns(3)
         c1.markdown(f"**The collapsing preset:** z = {COLLAPSE_LATENT}, architecture "

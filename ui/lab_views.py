@@ -100,7 +100,7 @@ def show_images(entries: list[Entry], test) -> None:
     zs = torch.randn(10, d, generator=torch.Generator().manual_seed(7)).numpy()
     for e in shown:
         c0, c1, c2 = st.columns(ratio, vertical_alignment="center")
-        with torch.no_grad():
+        with torch.inference_mode():  # a read-only look; nothing here is trained
             mu, _ = e.model.encode(x)
         c0.markdown(f"**β = {fmt_beta(e.beta)}**" + ("  \n*still training*" if e.live else ""))
         if e.stats is not None:
@@ -116,7 +116,8 @@ def show_sweep_plane(entries: list[Entry], key: str) -> None:
     st.markdown("#### The rate–distortion plane")
     st.plotly_chart(rd_figure(entries), width="stretch", key=f"{key}_rd")
     st.caption(
-        "Each model is one point: how many nats its codes carry (**rate**, the KL term) against how badly it "
+        "Each model is one point: its **rate** (the KL term, an upper bound on the nats of information its codes "
+        "carry about x; Alemi et al. 2018) against how badly it "
         "reconstructs (**distortion**). A β-VAE minimises D + β·R, so a larger β buys a smaller rate with a larger "
         "distortion: the points slide **up and to the left** as β grows. Dotted lines join points of equal ELBO "
         "(D + R = const, slope −1): moving along one costs nothing in ELBO — the ELBO alone cannot tell these "
@@ -136,7 +137,8 @@ def show_sweep_plane(entries: list[Entry], key: str) -> None:
         st.markdown("#### KL per latent dimension and active units")
         st.plotly_chart(kl_bars_figure(entries), width="stretch", key=f"{key}_kl")
         st.caption(
-            "Bar j is the average KL(q(z_j|x) ‖ N(0, 1)) over test digits: the nats dimension j carries. Grey bars "
+            "Bar j is the average KL(q(z_j|x) ‖ N(0, 1)) over test digits: an upper bound on the nats dimension j "
+            "carries. Grey bars "
             f"are **inactive units** (Burda et al. 2016: Cov_x E_q[z_j] ≤ {AU_THRESHOLD:g}) — the encoder outputs "
             "the prior there whatever the digit, so the decoder cannot use it. A larger β switches more units off.")
 
@@ -225,7 +227,8 @@ def fix_formulas(snap: dict | None, entries: list[Entry]) -> None:
                      rf"\ \Rightarrow\ \beta_t = {w:.3g}")
             st.caption("The weight of the fixed run at its last report. Annealing lets the decoder learn to use z "
                        "before the KL term bites; against a β this large it delays the collapse more than it prevents "
-                       "it — the collapsed code is still the optimum of the objective at full β.")
+                       "it. That is an optimisation effect: the collapsed code is not the optimum at β = 16 (see "
+                       "*Is the collapsed code the optimum?* above).")
         else:
             st.caption("Annealing is off in this run." if snap else "The fixed run's weight appears here.")
     with c2:

@@ -49,3 +49,19 @@ def test_elbo_page_exact_check_and_notes():
     model = load_checkpoint(SHIPPED / "mnist-z2-beta0.5")[0]
     assert model.latent_dim == 2 and len(load_dataset("mnist", "test")) > 0
     torch.set_grad_enabled(True)
+
+
+def test_beta_lab_collapse_is_not_the_optimum():
+    from vae_core.truth.collapse import beta_vs_collapsed
+
+    at = open_page("app_pages/beta_lab.py", "mnist-z2")
+    ok(at)
+    text = _text(at)
+    assert "collapsed code is still the optimum" not in text
+    m = re.search(r"\*\*([\d.]+) nats better\*\* than any collapsed code", text)
+    assert m, "the collapse comparison is missing"
+    model = load_checkpoint(SHIPPED / "mnist-z2-beta16")[0]
+    test = load_dataset("mnist", "test")
+    r = beta_vs_collapsed(model, test.images, 16.0)
+    assert abs(float(m.group(1)) - round(r["margin"], 1)) < 0.15
+    assert "weaker" in text and "too strong" in text

@@ -76,7 +76,7 @@ def test_beta_objective_is_not_a_bound_below_one():
     r = beta_bound_check(m, x, 0.5, n_samples=400)
     # E_q[log p(x|z)] - 0.5 KL lies above the exact log p(x) on every digit (more than 10 standard errors)
     assert bool((r["excess"] > 10 * r["recon_se"]).all()), r["excess"]
-    assert float(r["excess"].mean()) > 1.5
+    assert 2.0 < float(r["excess"].mean()) < 4.0  # the Home page says "about 3 nats"
     # while the ELBO (β = 1) stays below it: the gap is KL(q ‖ p(z|x)) >= 0
     assert bool((r["posterior_kl"] > -4 * r["recon_se"]).all())
 
