@@ -4,26 +4,35 @@ gradient problem of seed §梯度问题: reparameterised against score-function 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.compute.theory_pages import estimator_curve
+from ui.compute.theory_pages import SAMPLE_SIZES, estimator_curve
 from ui.images import to_image_cell, wrap_strip
 from ui.pickers import digit_picker
 from ui.plots import add_curves, add_marker, latent_scatter, map_coords, to_map
 from ui.state import require_data
 from vae_core import theory
 from vae_core.latent import pca_head, projected_ellipse
+from vae_core.truth.gradients import baseline_variance_curve
 
 EPS_COLOR, Z_COLOR = "#7f7f7f", "#1f77b4"
+BASE_COLOR = "#2ca02c"
 REP_COLOR, SCORE_COLOR = "#1f77b4", "#ff7f0e"
 
 
 @st.cache_data(show_spinner="Running both gradient estimators…", max_entries=64)
 def _curve(f: str, mu: float, sigma: float, repeats: int) -> dict:
     return estimator_curve(f, mu, sigma, repeats)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _baseline_curve(f: str, mu: float, sigma: float, repeats: int) -> dict:
+    return baseline_variance_curve(f, mu, sigma, SAMPLE_SIZES[1:], repeats=repeats, seed=0)
 
 
 def _bump_seed() -> None:
@@ -147,7 +156,7 @@ def main() -> None:
             else:
                 st.info("A 1-D latent space has no map; the draws are summarised on the right.")
         with right:
-            recon = am.decode(draws[:10], label if am.conditional else None)
+            recon = am.decode(draws[:10], am.model.condition(label))
             st.image(to_image_cell(data.images[idx].numpy(), 84), caption=f"test #{idx} (digit {label})")
             st.image(to_image_cell(wrap_strip(recon, 5), 70), caption="decoder output for the first 10 draws z")
             if am.latent_dim <= 4:
@@ -170,7 +179,10 @@ def main() -> None:
         "estimator differentiates $f$ at $z = \\mu + \\sigma\\epsilon$ (Thm 2.1; by the chain rule "
         "$\\partial z/\\partial\\mu = 1$, $\\partial z/\\partial\\sigma = \\epsilon$). The *score-function* "
         "(REINFORCE) estimator, the textbook alternative that is not in the seed, never differentiates $f$: it "
-        "multiplies $f(z)$ by the gradient of $\\log q(z)$.")
+        "multiplies $f(z)$ by the gradient of $\\log q(z)$. Plain REINFORCE has no **baseline**; in practice one "
+        "subtracts one, $(f(z_i) - b_i)\\,\\nabla\\log q(z_i)$, which stays unbiased for any $b_i$ that does not "
+        "depend on $z_i$. The third estimator uses the mean of the *other* $n-1$ values of $f$ in the batch "
+        "(leave-one-out; Kool et al. 2019), so it starts at $n = 2$.")
     c1, c2, c3, c4 = st.columns([1.1, 1, 1, 1.1])
     fname = c1.selectbox("test function f(z)", list(theory.INTEGRANDS), key="rp_f")
     mu2 = c2.slider("μ", -2.0, 2.0, 0.2, 0.1, key="rp_mu2")
@@ -179,6 +191,7 @@ def main() -> None:
                      horizontal=True, key="rp_param")
     p = 0 if param == "mu" else 1
     curve = _curve(fname, float(mu2), float(sd2), 200)
+    bl = _baseline_curve(fname, float(mu2), float(sd2), 200)
     summ = theory.estimator_summary(curve, p)
     sym = "μ" if p == 0 else "σ"
     left, right = st.columns([1.25, 1], gap="large")
@@ -187,7 +200,10 @@ def main() -> None:
         fig.add_trace(go.Scatter(x=curve["n"], y=[v[p] for v in curve["var_reparam"]], mode="lines+markers",
                                  name="reparameterisation (Thm 2.1)", line=dict(color=REP_COLOR, width=3)))
         fig.add_trace(go.Scatter(x=curve["n"], y=[v[p] for v in curve["var_score"]], mode="lines+markers",
-                                 name="score function (REINFORCE)", line=dict(color=SCORE_COLOR, width=3, dash="dash")))
+                                 name="REINFORCE, no baseline", line=dict(color=SCORE_COLOR, width=3, dash="dash")))
+        fig.add_trace(go.Scatter(x=bl["n"], y=[v[p] for v in bl["var_baseline"]], mode="lines+markers",
+                                 name="REINFORCE, leave-one-out baseline",
+                                 line=dict(color=BASE_COLOR, width=3, dash="dot")))
         fig.update_layout(
             height=380, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25),
             title=dict(text=f"Variance of the n-sample estimate of ∂/∂{sym} 𝔼[{fname}]", font_size=15),
@@ -198,10 +214,12 @@ def main() -> None:
     with right:
         true = "—" if summ["true"] is None else f"{summ['true']:.4f}"
         df = pd.DataFrame({
-            "": ["true value", "reparameterised", "score function"],
+            "": ["true value", "reparameterised", "REINFORCE, no baseline", "REINFORCE, baseline"],
             "gradient": [true, f"{summ['reparam_mean']:.4f} ± {summ['reparam_se']:.4f}",
-                         f"{summ['score_mean']:.4f} ± {summ['score_se']:.4f}"],
-            "var/sample": ["—", f"{summ['reparam_var1']:.3g}", f"{summ['score_var1']:.3g}"]})
+                         f"{summ['score_mean']:.4f} ± {summ['score_se']:.4f}",
+                         f"{bl['mean_baseline'][-1][p]:.4f} ± {math.sqrt(bl['var_baseline'][-1][p] / 200):.4f}"],
+            "var/sample": ["—", f"{summ['reparam_var1']:.3g}", f"{summ['score_var1']:.3g}",
+                           f"{sum(n * v[p] for n, v in zip(bl['n'], bl['var_baseline'])) / len(bl['n']):.3g}"]})
         st.markdown(f"**∂/∂{sym} 𝔼[{fname}]** at μ = {mu2:.2f}, σ = {sd2:.2f}: mean ± standard error of 200 "
                     f"estimates, each averaging n = {summ['n']:,} samples")
         st.dataframe(df, hide_index=True)
@@ -212,9 +230,9 @@ def main() -> None:
                        f"precision.")
         else:
             st.warning(f"Both means agree with the true gradient (unbiased), but here the reparameterised estimator "
-                       f"is **{1 / ratio:.1f}× noisier** than REINFORCE.")
+                       f"is **{1 / ratio:.1f}× noisier** than REINFORCE without a baseline.")
     st.caption(
-        "Both lines fall with slope −1 on this log-log plot (variance ∝ 1/n): averaging more samples always helps. "
+        "All lines fall with slope −1 on this log-log plot (variance ∝ 1/n): averaging more samples always helps. "
         "The vertical distance between them is what matters: it says how many more samples one estimator needs to be "
         "as precise as the other. For smooth, slowly varying f the reparameterised estimator usually wins by a wide "
         "margin, because it uses the slope f′(z) instead of guessing it from the value f(z). "

@@ -65,3 +65,11 @@ def test_beta_lab_collapse_is_not_the_optimum():
     r = beta_vs_collapsed(model, test.images, 16.0)
     assert abs(float(m.group(1)) - round(r["margin"], 1)) < 0.15
     assert "weaker" in text and "too strong" in text
+
+
+def test_reparameterisation_has_reinforce_with_and_without_baseline():
+    at = open_page("app_pages/reparameterisation.py", "mnist-z2")
+    ok(at)
+    table = at.dataframe[-1].value
+    assert list(table[""]) == ["true value", "reparameterised", "REINFORCE, no baseline", "REINFORCE, baseline"]
+    assert "without a baseline" in _text(at) or "no **baseline**" in _text(at)
