@@ -131,7 +131,8 @@ def main() -> None:
 
     ex = _examples()
     c1, c2, c3 = st.columns(3)
-    i = c1.selectbox("start from sprite", range(len(ex)), key="sprites_example",
+    centre = np.hypot(ex.factor_values("x") - 32, ex.factor_values("y") - 32)
+    i = c1.selectbox("start from sprite", range(len(ex)), index=int(np.argmin(centre)), key="sprites_example",
                      format_func=lambda k: ", ".join(f"{f} {_factor_text(ex, k, f)}" for f in sp.FACTOR_NAMES))
     span = c2.slider("traversal range ± (in prior standard deviations)", 1.0, 3.0, 2.5, 0.5, key="sprites_span")
     steps = c3.slider("steps", 5, 11, 9, 2, key="sprites_steps")
