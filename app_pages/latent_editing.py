@@ -7,7 +7,6 @@ Directions come from the data: the difference of two class means of μ, or a sty
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from ui.compute.editing import edit, row_strengths
 from ui.fmt import FEATURE_LABELS, FEATURE_UNITS, format_feature
@@ -15,7 +14,7 @@ from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_source
 from ui.state import require_data, require_model
 from vae_core.applications import (
-    anomaly_scores,
+    best_class,
     class_mean_direction,
     edit_sweep,
     feature_std,
@@ -64,7 +63,7 @@ def main() -> None:
             if idx is not None:
                 default = int(labels[idx])
             else:
-                default = int(anomaly_scores(am.model, x[None], generator=torch.Generator().manual_seed(0))["label"][0])
+                default = int(best_class(am.model, x[None])[0])
             y = int(st.selectbox("Decode as class (CVAE label)", range(am.model.num_classes), index=default,
                                  format_func=names.__getitem__, key="le_label",
                                  help="A CVAE is given the label, so the class is not in z: edits change style only."))

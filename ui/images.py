@@ -8,7 +8,10 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from vae_core.images import tile
+
 PX = 140  # default display size of one digit, px (>= 112 to be readable)
+GREY = 0.35  # separators and empty cells of strips
 
 
 def to_image(img: np.ndarray, size: int = PX) -> Image.Image:
@@ -50,30 +53,15 @@ def gif_bytes(frames: np.ndarray, size: int = PX, ms: int = 80, bounce: bool = T
 
 
 def strip(images: np.ndarray, pad: int = 2) -> np.ndarray:
-    """Images (N, 28, 28) side by side with a thin grey separator."""
-    images = np.asarray(images).reshape(-1, 28, 28)
-    n = len(images)
-    out = np.full((28, n * 28 + (n - 1) * pad), 0.35, dtype=np.float32)
-    for i, im in enumerate(images):
-        out[:, i * (28 + pad): i * (28 + pad) + 28] = im
-    return out
+    """Images (N, 28, 28) side by side with a thin grey separator (vae_core.images.tile on one line)."""
+    images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+    return tile(images, len(images), pad=pad, fill=GREY)
 
 
 def wrap_strip(images: np.ndarray, per_line: int, pad: int = 2) -> np.ndarray:
     """Like :func:`strip`, wrapped onto several lines of at most ``per_line`` images (grey padding)."""
-    images = np.asarray(images).reshape(-1, 28, 28)
-    per_line = max(1, min(per_line, len(images)))
-    lines = []
-    for s in range(0, len(images), per_line):
-        chunk = images[s:s + per_line]
-        if len(chunk) < per_line:
-            chunk = np.concatenate([chunk, np.full((per_line - len(chunk), 28, 28), 0.35, np.float32)])
-        lines.append(strip(chunk, pad))
-    sep = np.full((pad, lines[0].shape[1]), 0.35, dtype=np.float32)
-    out = [lines[0]]
-    for ln in lines[1:]:
-        out += [sep, ln]
-    return np.concatenate(out)
+    images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+    return tile(images, max(1, min(per_line, len(images))), pad=pad, fill=GREY)
 
 
 def show_digits(images, captions=None, size: int = PX, per_row: int | None = None) -> None:

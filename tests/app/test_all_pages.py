@@ -7,6 +7,7 @@ import pytest
 from apptest_helpers import ROOT, SHIPPED, new_app, ok
 
 from ui.nav import HOME, PAGES
+from ui.state import model_facts
 
 PAGE_PATHS = [p.path for p in PAGES]
 MODELS = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta16"]  # 2-D, 20-D, conditional, near-collapsed
@@ -42,11 +43,17 @@ def test_page_renders(page: str, model: str):
 
 
 @pytest.mark.parametrize("model", sorted(p.stem for p in SHIPPED.glob("*.safetensors")))
-def test_every_shipped_model_loads_in_the_sidebar(model: str):
-    """Each shipped checkpoint is offered by the picker and loads (names may contain dots: mnist-z2-beta0.5)."""
+def test_every_shipped_digit_model_loads_in_the_sidebar(model: str):
+    """Each shipped digit checkpoint is offered by the picker and loads (names may contain dots:
+    mnist-z2-beta0.5); checkpoints of other families (classifier, text, sprites) are not offered."""
+    digit = model_facts(f"shipped/{model}") is not None
     at = new_app(model)
     at.run()
     ok(at)
     assert not at.sidebar.error, [e.value for e in at.sidebar.error]
-    assert at.session_state["_active"].name == model
-    assert at.session_state["_active"].meta["name"] == model
+    assert (f"{model} (shipped)" in at.sidebar.selectbox[0].options) == digit
+    if digit:
+        assert at.session_state["_active"].name == model
+        assert at.session_state["_active"].meta["name"] == model
+    else:
+        assert at.session_state["_active"].name != model

@@ -100,7 +100,7 @@ def test_outlines_square_and_unused_dimensions(test_data):
                                atol=1e-6)
     np.testing.assert_allclose(manifold_square(2, 3.0, None)[2], [3.0, 3.0])
     n_off = unused_dimensions(mu)
-    assert n_off == int(np.sum(np.var(mu, axis=0) <= 0.01))  # the Burda et al. rule: Var_x μ_j ≤ 0.01
+    assert n_off == int(np.sum(np.var(mu, axis=0, ddof=1) <= 0.01))  # Burda et al.: Cov_x μ_j ≤ 0.01
     assert 0 < n_off < 20  # the shipped z = 20 model leaves some dimensions at the prior (README)
     assert "collapse" in map_note(2, False, 0.9, "pca", 1.2) and "clusters" in map_note(2, False, 0.9, "pca", None)
 

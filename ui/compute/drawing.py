@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vae_core.applications import anomaly_scores, posterior_samples, sample_near
+from vae_core.applications import best_class, posterior_samples, sample_near
 from vae_core.latent import PCA, ellipse_points, nearest, pca_head, projected_ellipse
 
 
@@ -30,7 +30,7 @@ class DrawingAnalysis:
 
 def best_label(model, x: np.ndarray) -> int:
     """The class with the lowest −ELBO for ``x`` (a CVAE's best reading of the drawing)."""
-    return int(anomaly_scores(model, x[None], generator=torch.Generator().manual_seed(0))["label"][0])
+    return int(best_class(model, x[None])[0])
 
 
 def analyse_drawing(model, x: np.ndarray, mu_all: np.ndarray, k: int = 6, radius: float = 0.5, seed: int = 0,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vae_core.latent import PCA, active_units, ellipse_points, pca_head, pca_plane, projected_ellipse, rate_nats
+from vae_core.analysis import active_mask
+from vae_core.latent import PCA, ellipse_points, pca_head, pca_plane, projected_ellipse, rate_nats
 
 SQUARE = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]], dtype=np.float64)
 
@@ -38,7 +39,7 @@ def select_digits(model, sel: list[int], mu: np.ndarray, logvar: np.ndarray, lab
         shown = sorted((sel[k] for k in pick), key=lambda i: (labels[i], i))
     else:
         shown = list(sel)
-    y = labels[shown] if model.conditional else None
+    y = model.condition(labels[shown])
     return SelectionView(
         n_selected=len(sel), shown=shown, counts=np.bincount(labels[sel], minlength=10), mu=mu[shown],
         sigma=np.exp(0.5 * logvar[shown]), kl=rate_nats(mu[shown], logvar[shown]),
@@ -77,7 +78,7 @@ def manifold_square(d: int, r: float, pca: PCA | None) -> np.ndarray:
 
 def unused_dimensions(mu_all: np.ndarray) -> int:
     """How many latent dimensions are inactive units over the whole test set (vae_core's definition)."""
-    active = active_units(mu_all)
+    active = active_mask(mu_all)
     return int(np.size(active) - np.sum(active))
 
 
