@@ -135,8 +135,9 @@ def notes_section(am: ActiveModel, idx: int, x, label: int | None, seed: int, re
                "(tests/truth/test_exact_identity.py recomputes them by numerical integration).")
 
     xa = x.reshape(-1).numpy().astype(np.float64)
-    sq = float(np.sum((xa - recon_mean) ** 2))
-    g = float(gaussian_decoder_nll(x, torch.as_tensor(recon_mean)[None], 0.5)[0])
+    xh = np.asarray(recon_mean, dtype=np.float64).reshape(-1)
+    sq = float(np.sum((xa - xh) ** 2))
+    g = float(gaussian_decoder_nll(xa[None], xh[None], 0.5)[0])
     st.markdown("**3 · The Gaussian loss.** The notes write the loss with a Gaussian likelihood as "
                 "$\\|x-\\hat x\\|^2 + D_{KL}$. **Correct:** with $p_\\theta(x|z) = \\mathcal N(\\hat x, \\sigma^2 I)$,")
     st.latex(r"-\log p_\theta(x|z) = \frac{\|x-\hat x\|^2}{2\sigma^2} + \frac{D}{2}\log(2\pi\sigma^2),")
