@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.compute.naming import metric_names
 from ui.fmt import fmt
 from ui.jobs_view import keep_alive
 from ui.state import DEFAULT_MODEL, SHIPPED_DIR, ActiveModel, available_models, get_model, session_id
@@ -40,10 +41,9 @@ def sidebar() -> ActiveModel | None:
     c1, c2 = st.sidebar.columns(2)
     c1.metric("latent size", am.latent_dim)
     c2.metric("β", f"{meta.get('beta', 1.0):g}")
-    c1.metric("test −ELBO", fmt(tm.get("neg_elbo"), 1), help="nats per image on the test split "
-              "(BCE summed over 784 pixels + KL), measured when the model was saved")
-    c2.metric("−log p(x) ≤", fmt(tm.get("iwae_nll"), 1),
-              help=f"−log p(x) ≤ this many nats per image (k={tm.get('iwae_k', '—')} importance samples)")
+    names = metric_names(meta)  # what the stored numbers are, by likelihood and data (#11)
+    c1.metric(names["neg_elbo"][0], fmt(tm.get("neg_elbo"), 1), help=names["neg_elbo"][1])
+    c2.metric(names["iwae_nll"][0], fmt(tm.get("iwae_nll"), 1), help=names["iwae_nll"][1])
     n_train = (meta.get("dataset") or {}).get("n_train")
     n_txt = f"{n_train:,}" if isinstance(n_train, int) else "?"
     epochs = meta.get("epochs")
