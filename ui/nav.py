@@ -51,7 +51,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Apply", "app_pages/latent_editing.py", "Latent Editing", ":material/brush:",
              "add ink, slant or 'more like a 7' to any digit."),
     PageSpec("Apply", "app_pages/compression.py", "Compression", ":material/compress:",
-             "how many bits the code really carries, next to 784 bytes of pixels."),
+             "what sending a latent code costs in bits (lossy), next to lossless zlib and PNG of the same "
+             "digits."),
     PageSpec("Models", "app_pages/train_models.py", "Train & Models", ":material/model_training:",
              "train your own model with live curves, save, upload and download checkpoints."),
     PageSpec("Beyond digits", "app_pages/sprites_beta.py", "Disentangled Sprites", ":material/category:",
