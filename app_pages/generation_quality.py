@@ -11,8 +11,6 @@ Session-state key written (read by the tests):
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -20,7 +18,7 @@ import torch
 
 from ui.images import to_image
 from ui.state import SHIPPED_DIR, get_data, require_model
-from vae_core.quality import classify, fid_from_features, inception_score, load_classifier, prior_samples
+from vae_core.quality import classify, load_classifier, score_model, stored_scores
 
 MAX_N = 10_000
 
@@ -34,30 +32,6 @@ def _classifier():
 def _test_features() -> np.ndarray:
     clf, _ = _classifier()
     return classify(clf, get_data("test", "mnist").images)[0]
-
-
-def shipped_scores(folder) -> list[dict]:
-    """(name, fid, inception_score, likelihood) of every digit checkpoint's JSON in ``folder``, by FID."""
-    rows = []
-    for j in sorted(folder.glob("*.json")):
-        try:
-            meta = json.loads(j.read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(meta, dict) or meta.get("family", "mlp-vae") != "mlp-vae":
-            continue
-        tm = meta.get("test_metrics") or {}
-        rows.append({"name": j.stem, "fid": tm.get("fid"), "inception_score": tm.get("inception_score"),
-                     "neg_elbo": tm.get("neg_elbo")})
-    return sorted(rows, key=lambda r: (r["fid"] is None, r["fid"] or 0.0))
-
-
-def score_model(model, n: int, seed: int, likelihood: str, clf, ref: np.ndarray) -> dict:
-    """FID against the test features, IS, predicted-class counts and the first samples of n prior draws."""
-    x = prior_samples(model, n, seed=seed, likelihood=likelihood)
-    f, p = classify(clf, x)
-    return {"fid": fid_from_features(f, ref), "inception_score": inception_score(p),
-            "class_counts": np.bincount(p.argmax(1), minlength=10), "samples": x[:32].numpy()}
 
 
 def _bar(rows: list[dict], refs: dict) -> go.Figure:
@@ -98,7 +72,7 @@ def main() -> None:
                 f"test digits ({ctm.get('train_accuracy', float('nan')):.2%} on the training digits).")
 
     st.subheader("Every shipped digit model")
-    rows = [r for r in shipped_scores(SHIPPED_DIR) if r["fid"] is not None]
+    rows = [r for r in stored_scores(SHIPPED_DIR) if r["fid"] is not None]
     if rows:
         st.plotly_chart(_bar(rows, ctm), width="stretch")
     st.dataframe([{"model": r["name"], "FID": round(r["fid"], 2), "IS": round(r["inception_score"], 2),

@@ -178,6 +178,37 @@ def prior_samples(model, n: int, seed: int = 0, batch_size: int = 2000, likeliho
     return torch.cat(out).reshape(n, -1).clamp(0, 1)
 
 
+def score_model(model, n: int, seed: int, likelihood: str, classifier: MnistClassifier,
+                reference_features: np.ndarray) -> dict:
+    """FID against ``reference_features``, IS, predicted-class counts (10,) and the first 32 of n prior draws."""
+    x = prior_samples(model, n, seed=seed, likelihood=likelihood)
+    f, p = classify(classifier, x)
+    return {"fid": fid_from_features(f, reference_features), "inception_score": inception_score(p),
+            "class_counts": np.bincount(p.argmax(1), minlength=10), "samples": x[:32].numpy()}
+
+
+def stored_scores(folder) -> list[dict]:
+    """name, fid, inception_score, neg_elbo stored in every digit checkpoint's JSON in ``folder`` (family
+    ``mlp-vae``; None where not measured), sorted by FID with unmeasured models last."""
+    import json
+    from pathlib import Path
+
+    rows = []
+    for j in sorted(Path(folder).glob("*.json")):
+        try:
+            meta = json.loads(j.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict) or meta.get("family", "mlp-vae") != "mlp-vae":
+            continue
+        tm = meta.get("test_metrics") if isinstance(meta.get("test_metrics"), dict) else {}
+        vals = {k: tm.get(k) for k in ("fid", "inception_score", "neg_elbo")}
+        vals = {k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+                for k, v in vals.items()}
+        rows.append({"name": j.stem, **vals})
+    return sorted(rows, key=lambda r: (r["fid"] is None, r["fid"] or 0.0))
+
+
 def noise_images(n: int, seed: int = 0) -> torch.Tensor:
     """Uniform random pixels in [0, 1]: the far-away sanity reference."""
     return torch.rand(n, 784, generator=torch.Generator().manual_seed(seed))

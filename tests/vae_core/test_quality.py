@@ -114,3 +114,29 @@ def test_stored_fid_of_a_shipped_model_is_reproduced(shipped):
         assert scores[name] == pytest.approx(meta["test_metrics"]["fid"], rel=1e-4)
         assert q.inception_score(p) == pytest.approx(meta["test_metrics"]["inception_score"], rel=1e-4)
     assert scores["mnist-z20"] < scores["mnist-z2"]  # the 20-D model's samples are closer to real digits
+
+
+def test_score_model_and_stored_scores(tmp_path):
+    import json
+
+    from vae_core.models import VAE
+    from vae_core.pair_io import write_checkpoint_pair
+
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, hidden_dims=(8,))
+    clf = q.MnistClassifier()
+    ref = q.classify(clf, torch.rand(300, 784, generator=torch.Generator().manual_seed(1)))[0]
+    res = q.score_model(model, 200, 0, "bernoulli", clf, ref)
+    f, p = q.classify(clf, q.prior_samples(model, 200, seed=0))
+    assert res["fid"] == pytest.approx(q.fid_from_features(f, ref))
+    assert res["inception_score"] == pytest.approx(q.inception_score(p))
+    assert res["class_counts"].sum() == 200 and res["samples"].shape == (32, 784)
+    # stored scores: digit checkpoints only, by FID, unmeasured last
+    for name, fid in (("b", 5.0), ("a", 2.0), ("c", None)):
+        tm = {"neg_elbo": 100.0} if fid is None else {"fid": fid, "inception_score": 3.0, "neg_elbo": 100.0}
+        (tmp_path / f"{name}.json").write_text(json.dumps({"family": "mlp-vae", "test_metrics": tm}))
+    write_checkpoint_pair(tmp_path / "other", {"w": torch.zeros(2)}, {"family": "sprites-vae"})
+    (tmp_path / "broken.json").write_text("{not json")
+    rows = q.stored_scores(tmp_path)
+    assert [r["name"] for r in rows] == ["a", "b", "c"]
+    assert rows[0]["fid"] == 2.0 and rows[2]["fid"] is None and rows[2]["neg_elbo"] == 100.0
