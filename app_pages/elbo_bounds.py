@@ -1,4 +1,4 @@
-"""ELBO & Bounds: Thm 1.1 / 1.3 on one real test digit of the active model (VAE or CVAE).
+"""ELBO & Bounds: Thm 1.1 / 1.3 and the IWAE bounds (Burda et al. 2016) on one test digit of the active model.
 
 The ELBO's two terms (Monte-Carlo reconstruction term with S samples, closed-form KL), the importance-weighted
 bounds L_k rising with k towards log p(x), the Jensen gap L_K - ELBO (a lower bound on KL(q || p(z|x))), and the
@@ -15,6 +15,7 @@ from ui.compute.theory_pages import elbo_numbers, iwae_numbers, mc_kl_numbers
 from ui.images import strip, to_image, to_image_cell
 from ui.pickers import digit_picker
 from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
+from ui.truth_views import exact_section, notes_section
 from vae_core import theory
 
 K_OPTIONS = (10, 20, 50, 100, 200, 500, 1000)  # each is a multiple of every k in KS below it that divides it
@@ -60,7 +61,9 @@ def main() -> None:
         "Here you see, for one test digit and the active model, how big each piece is, how far below $\\log "
         "p_\\theta(x)$ "
         "the ELBO sits, and how importance weighting closes part of that gap. All numbers are **nats for this one "
-        "image** (natural-log units; 784 pixels, Bernoulli likelihood).")
+        "image** (natural-log units, summed over 784 pixels). For a model trained with the Bernoulli cross-entropy on "
+        "grey pixels, \"log p(x|z)\" below is minus a cross-entropy, not a log-probability: see *Which likelihood?* "
+        "at the bottom.")
     st.latex(r"\log p_\theta(x) \;\ge\; \mathcal{L}(q_\phi,\theta;x) = \mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)]"
              r" - D_{KL}(q_\phi(z|x) \,\|\, p(z)) \qquad \text{(Thm 1.1)}")
 
@@ -108,20 +111,19 @@ def main() -> None:
     _row(r"D_{KL}(q_\phi(z|x) \,\|\, p(z)) = \frac{1}{2} \sum_{j=1}^{d_z} (\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1)",
          f"{_n(e['kl'])} nats", "regulariser, closed form (exact)")
     _row(r"\mathcal{L} = \mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] - D_{KL}(q_\phi(z|x) \,\|\, p(z))",
-         f"{_n(e['elbo'])} nats", f"ELBO: so −log p(x) ≤ {_n(-e['elbo'], 1)} nats")
-    st.caption("Almost all of the ELBO is the reconstruction term: each of the 784 pixels costs a little "
-               "log-likelihood. The KL term is the price, in nats, of describing this digit by q(z|x) instead of the "
-               "prior. Move S: the estimate of the first term wobbles less and its ± shrinks like 1/√S, while the KL "
-               "does "
-               "not move at all because it is computed exactly.")
+         f"{_n(e['elbo'])} nats", f"ELBO estimate from S = {S} draws: −ELBO ≈ {_n(-e['elbo'], 1)} nats")
+    st.caption("Almost all of the ELBO is the reconstruction term: each of the 784 pixels adds a little to it. "
+               "The KL term is the price, in nats, of describing this digit by q(z|x) instead of the prior. Move S: "
+               "the estimate of the first term wobbles less and its ± shrinks like 1/√S, while the KL does not move "
+               "at all because it is computed exactly.")
 
     # ---------------------------------------------------------------- IWAE curve
-    st.subheader("Tighter bounds: importance weighting (Thm 1.3)")
+    st.subheader("Tighter bounds: importance weighting (Burda et al. 2016)")
     st.markdown("The seed derives the ELBO from Jensen's inequality (log is concave):")
     st.latex(r"\log p_\theta(x) = \log \mathbb{E}_{q_\phi(z|x)}\!\left[\frac{p_\theta(x,z)}{q_\phi(z|x)}\right]"
              r" \;\ge\; \mathbb{E}_{q_\phi(z|x)}\!\left[\log \frac{p_\theta(x,z)}{q_\phi(z|x)}\right] = \mathcal{L}")
     st.markdown("Applying the same step to the *average of k ratios* loses less, and gives a family of bounds with "
-                "$\\mathcal{L}_1 = \\mathcal{L}$:")
+                "$\\mathcal{L}_1 = \\mathcal{L}$ (Burda, Grosse & Salakhutdinov 2016; not a theorem of the notes):")
     st.latex(r"\log p_\theta(x) \;\ge\; \mathcal{L}_k = \mathbb{E}\!\left[\log \frac{1}{k}\sum_{i=1}^{k} "
              r"\frac{p_\theta(x,z_i)}{q_\phi(z_i|x)}\right], \qquad z_i \sim q_\phi(z|x)")
     left, right = st.columns([1.7, 1], gap="large")
@@ -147,7 +149,8 @@ def main() -> None:
                   help="importance-weighted bound with the largest k (nats for this image)")
         st.metric(f"Jensen gap 𝓛_{iw['k'][-1]} − 𝓛_1", f"{gap:.2f} nats",
                   help="𝓛_1 is the ELBO estimated from the same draws (with a Monte-Carlo KL)")
-        st.caption(f"Every point is a lower bound on log p(x): the true value lies above the whole blue curve. With "
+        st.caption(f"Each point is one Monte-Carlo estimate of 𝓛_k. 𝓛_k, its expected value, is a lower bound on "
+                   f"log p(x); a single estimate can land above it (the exact check below shows how often). With "
                    f"k = 1 it is just the ELBO; averaging k ratios before the log lets the bound climb. All k reuse "
                    f"the same {K:,} draws.")
     st.caption(f"𝓛₁ = {iw['bound'][0]:.2f} and the red line ({e['elbo']:.2f}) are two Monte-Carlo estimates of the "
@@ -156,12 +159,15 @@ def main() -> None:
                f"{abs(iw['bound'][0] - e['elbo']):.2f} nats, which is sampling noise (the S-sample estimate has a "
                f"standard error of {e['recon_se']:.2f} nats).")
     st.markdown("By Thm 1.2, the whole distance from the ELBO up to $\\log p_\\theta(x)$ is the KL divergence from "
-                "the encoder's $q$ to the true posterior. The climb we can see is part of that distance, so it is a "
-                "**lower bound on how far q is from the posterior** for this digit:")
+                "the encoder's $q$ to the true posterior. The climb $\\mathcal{L}_K - \\mathcal{L}_1$ is the part "
+                "of that distance that importance weighting recovers, so (in expectation) it is a **lower bound on "
+                "how far q is from the posterior** for this digit:")
     st.latex(r"D_{KL}(q_\phi(z|x) \,\|\, p_\theta(z|x)) = \log p_\theta(x) - \mathcal{L} \;\ge\; \mathcal{L}_K - "
              r"\mathcal{L} \approx " + f"{gap:.2f}" + r"\ \text{nats}")
-    st.caption("A gap near 0 means q is already close to the true posterior for this digit; a large gap means the "
-               "encoder's Gaussian is a poor fit and the ELBO is loose.")
+    st.caption("A large climb proves that the encoder's Gaussian is a poor fit for this digit. A climb near 0 does "
+               "not prove that q is close to the posterior: the rest of the gap, log p(x) − 𝓛_K, is invisible "
+               "without the exact log p(x).")
+    exact_section(am, idx, x, label if am.conditional else None)
 
     # ---------------------------------------------------------------- KL: closed form vs Monte Carlo
     st.subheader("The KL term: closed form against Monte Carlo")
@@ -190,6 +196,7 @@ def main() -> None:
         st.plotly_chart(fig, key="eb_kl_dims")
         st.caption("The KL is a sum over dimensions, ½(μⱼ² + σⱼ² − log σⱼ² − 1) each. Dimensions near 0 nats carry "
                    "no information about this digit: q equals the prior there (unused or collapsed dimensions).")
+    notes_section(am, idx, x, label if am.conditional else None, seed, recon[0])
 
 
 main()
