@@ -28,7 +28,17 @@ from .conftest import CHROMIUM, ROOT, _free_port, launch_chromium, stop_server
 pytestmark = pytest.mark.browser
 HARNESS = ROOT / "tests" / "browser" / "live_harness_app.py"
 CKPT = Path(os.environ.get("VAE_CHECKPOINT_DIR", ROOT / "checkpoints"))
-SHIPPED = sorted(p.stem for p in CKPT.glob("*.safetensors"))
+
+
+def _digit_vae(meta_path: Path) -> bool:
+    """A shipped MLP VAE / CVAE of MNIST digits (the models the digit pages offer)."""
+    meta = json.loads(meta_path.read_text())
+    model = meta.get("model")
+    return (meta.get("family") in (None, "mlp-vae") and (meta.get("dataset") or {}).get("name") == "mnist"
+            and isinstance(model, dict) and model.get("kind") in ("vae", "cvae") and model.get("input_dim") == 784)
+
+
+SHIPPED = sorted(p.stem for p in CKPT.glob("*.json") if _digit_vae(p))
 ROOTS = {"map": "live-latent-map", "decoder": "live-decoder", "interp": "live-interpolation", "draw": "live-drawing"}
 
 
@@ -123,7 +133,7 @@ def pixels(page, sel: str, role: str = "digit") -> np.ndarray:
         for (let i = 0; i < d.length; i += 4) { g.push(d[i]); a.push(d[i + 3]); }
         return {w: c.width, h: c.height, g, a, css: getComputedStyle(c).imageRendering};
     }""", [sel, role])
-    assert (out["w"], out["h"]) == (28, 28)
+    assert (out["w"], out["h"]) == (28, 28) and out["css"] == "pixelated"
     assert min(out["a"]) == 255
     return np.asarray(out["g"], dtype=np.float64)
 
