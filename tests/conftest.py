@@ -16,7 +16,8 @@ os.environ.setdefault("VAE_USER_MODELS", str(Path(os.environ.get("TMPDIR", "/tmp
 torch.set_num_threads(2)
 
 SHIPPED = ROOT / "checkpoints"
-SHIPPED_NAMES = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta0.5", "mnist-z2-beta4", "mnist-z2-beta16"]
+SHIPPED_NAMES = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta0.5", "mnist-z2-beta4", "mnist-z2-beta16",
+                 "mnist-z20-cb", "mnist-z20-bin"]
 
 
 @pytest.fixture
