@@ -33,6 +33,13 @@ inside 0.499 < lambda < 0.501; here in u = eta / 2):
 
 Both branches agree to float32 precision at the window's edge (tests/vae_core/test_likelihoods.py), the result
 matches torch's ``ContinuousBernoulli.log_prob`` and numerical integration of the density gives 1.
+
+Caution on MNIST: most pixels are exactly 0, and the continuous-Bernoulli density at x = 0 is
+C(lambda)(1 - lambda) ~ |eta| as eta -> -inf, so the log-likelihood of MNIST under it is unbounded above: a CB-trained
+decoder keeps pushing the logits of always-black pixels down (the shipped mnist-z20-cb reaches eta ~ -3e6 after
+30 epochs, and lambda = sigmoid(eta) underflows to exactly 0 in float32 for ~69 % of pixels), and a stray grey value
+in such a pixel costs x * eta nats.  Its large positive test log-density is real but mostly rewards those exact
+zeros.  Evaluate checkpoints from ``decode_logits`` (eta), never from lambda.
 """
 
 from __future__ import annotations
@@ -175,8 +182,8 @@ def digit_likelihood_terms(model, x_grey: torch.Tensor, x_binary: torch.Tensor, 
     """
     from .objectives import gaussian_kl, gaussian_log_density, standard_normal_log_density
 
-    xg = x_grey.reshape(1, -1).to(torch.float32)
-    xb = x_binary.reshape(1, -1).to(torch.float32)
+    xg = torch.as_tensor(x_grey).reshape(1, -1).to(torch.float32)
+    xb = torch.as_tensor(x_binary).reshape(1, -1).to(torch.float32)
     if not is_binary(xb):
         raise ValueError("x_binary must hold only 0 and 1")
     if y is not None:
