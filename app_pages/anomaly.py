@@ -10,7 +10,7 @@ import torch
 
 from ui.compute.anomaly import NORMAL, most_anomalous, separation, threshold_options
 from ui.images import strip, to_image_cell
-from ui.state import require_data, require_model
+from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
 from ui.truth_views import anomaly_floor_section
 from vae_core.applications import (
     anomaly_scores,
@@ -56,12 +56,13 @@ def build_inputs(dataset: str, n: int, angle: int, _data) -> OrderedDict:
     ])
 
 
-@st.cache_data(show_spinner="Scoring every input…", max_entries=16)
-def score_all(key: str, n: int, angle: int, kind: str, _model, _inputs) -> dict:
-    """{set: (scores (N,) nats, best labels (N,) or None)}; labels only for a CVAE scored without y."""
+@st.cache_data(show_spinner="Scoring every input…", max_entries=16, hash_funcs=BY_MODEL_KEY)
+def score_all(am: ActiveModel, n: int, angle: int, kind: str, _inputs) -> dict:
+    """{set: (scores (N,) nats, best labels (N,) or None)}; labels only for a CVAE scored without y. The inputs
+    are determined by (n, angle) and the model's data set."""
     out = {}
     for name, x in _inputs.items():
-        s = anomaly_scores(_model, x, generator=torch.Generator().manual_seed(SEED))
+        s = anomaly_scores(am.model, x, generator=torch.Generator().manual_seed(SEED))
         lab = s.get("label")
         out[name] = (s[kind].numpy().astype(np.float64), None if lab is None else lab.numpy())
     return out
@@ -98,7 +99,7 @@ def main() -> None:
                    "reconstruction error is that of the best-fitting class.")
 
     inputs = build_inputs(am.dataset_name, n, angle, data)
-    scored = score_all(am.key, n, angle, kind, am.model, inputs)
+    scored = score_all(am, n, angle, kind, inputs)
     scores = {k: v[0] for k, v in scored.items()}
     ood_names = [k for k in scores if k != NORMAL]
 

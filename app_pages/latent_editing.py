@@ -12,7 +12,7 @@ from ui.compute.editing import edit, row_strengths
 from ui.fmt import FEATURE_LABELS, FEATURE_UNITS, format_feature
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_source
-from ui.state import require_data, require_model
+from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
 from vae_core.applications import (
     best_class,
     class_mean_direction,
@@ -32,9 +32,10 @@ def test_features(dataset: str, _images) -> dict[str, np.ndarray]:
     return {k: v.numpy() for k, v in image_features(_images).items()}
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def style_dir(key: str, feature: str, _mu, _feats) -> np.ndarray:
-    return style_direction(_mu, _feats, feature).numpy()
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_MODEL_KEY)
+def style_dir(am: ActiveModel, feature: str, _feats) -> np.ndarray:
+    """Δz of ``feature``: the test means regressed on the feature's standardised values (_feats: of the test set)."""
+    return style_direction(am.encodings()[0], _feats, feature).numpy()
 
 
 def main() -> None:
@@ -76,7 +77,7 @@ def main() -> None:
                                EDIT_FEATURES, index=EDIT_FEATURES.index("slant"), key="le_feat",
                                format_func=lambda f: f"{FEATURE_LABELS[f]} ({FEATURE_UNITS[f]})")
         if kind == "style":
-            direction = style_dir(am.key, feature, mu_all, feats)
+            direction = style_dir(am, feature, feats)
             alpha = st.slider("Strength α (standard deviations of the feature)", -3.0, 3.0, 2.0, step=0.25,
                               key="le_alpha")
             unit = FEATURE_UNITS[feature]
