@@ -147,7 +147,7 @@ def main() -> None:
     c1, c2, c3 = st.columns([2, 2, 1])
     ia = c1.selectbox("from", range(len(test)), 0, format_func=labels.__getitem__, key="mol_a")
     ib = c2.selectbox("to", range(len(test)), 1, format_func=labels.__getitem__, key="mol_b")
-    steps = c3.slider("steps", 3, 10, 6, key="mol_steps")
+    steps = c3.slider("steps", 3, 10, 5, key="mol_steps")
     path = explore.homotopy(mu[ia], mu[ib], steps)
     decoded = explore.decode_path(model, path, require_end=True)
     valid = [smiles.is_valid(s) for s in decoded]

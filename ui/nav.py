@@ -55,6 +55,13 @@ PAGES: tuple[PageSpec, ...] = (
              "digits."),
     PageSpec("Models", "app_pages/train_models.py", "Train & Models", ":material/model_training:",
              "train your own model with live curves, save, upload and download checkpoints."),
+    PageSpec("Beyond digits", "app_pages/words_map.py", "Word Map", ":material/text_fields:",
+             "a 2-D VAE over English words: the map of words, decoding any point, interpolation between words."),
+    PageSpec("Beyond digits", "app_pages/words_collapse.py", "Posterior Collapse (Text)", ":material/visibility_off:",
+             "a strong text decoder ignores z (KL → 0); KL annealing and word dropout bring it back."),
+    PageSpec("Beyond digits", "app_pages/molecules.py", "Molecule VAE", ":material/science:",
+             "SMILES of real molecules: a latent map coloured by logP, decoded drawings, interpolation, "
+             "validity, uniqueness and novelty."),
     PageSpec("Beyond digits", "app_pages/sprites_beta.py", "Disentangled Sprites", ":material/category:",
              "does β > 1 give one factor per latent dimension? MIG against β, KL per dimension, traversals."),
     PageSpec("Beyond digits", "app_pages/generation_quality.py", "Generation Quality", ":material/grading:",

@@ -62,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--augment", type=float, default=0.0,
                    help="SMILES only: fraction of training molecules re-written as a random SMILES each epoch")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", default=None,
+                   help="continue from this seq-vae checkpoint's weights (same dataset; its architecture is used)")
     p.add_argument("--n-words", type=int, default=30_000)
     p.add_argument("--subset", type=int, default=None, help="use only the first N training strings (tests)")
     p.add_argument("--n-prior", type=int, default=1000, help="prior samples for the SMILES generation metrics")
@@ -85,7 +87,18 @@ def main(argv=None) -> int:
                          warmup_steps=args.warmup_steps, word_dropout=args.word_dropout,
                          free_bits=args.free_bits, seed=args.seed)
     cfg.validate()
-    model = build_seq_model(vocab, cfg, max_len)
+    init_meta = None
+    if args.init:
+        from .sequence.checkpoint import load_seq_checkpoint
+
+        model, init_meta = load_seq_checkpoint(args.init)
+        if init_meta["dataset"]["name"] != args.dataset or model.vocab != vocab or model.max_len != max_len:
+            raise SystemExit("--init: that checkpoint was trained on other data")
+        for key in ("latent_dim", "embed_dim", "enc_hidden", "dec_hidden", "dec_layers"):
+            setattr(cfg, key, getattr(model, key))
+        torch.manual_seed(cfg.seed)
+    else:
+        model = build_seq_model(vocab, cfg, max_len)
     train_ids = vocab.batch(train, max_len)
     epoch_data = None
     if args.augment > 0 and args.dataset == "smiles":
@@ -137,6 +150,9 @@ def main(argv=None) -> int:
         "dataset": {"name": args.dataset, "source": corpus.source, "licence": corpus.licence,
                     "description": corpus.description, "n_train": len(train), "n_test": len(test)},
         "epochs": result.epochs_done,
+        "init": None if init_meta is None else {
+            "checkpoint": args.init, "command": init_meta.get("command"), "epochs": init_meta.get("epochs"),
+            "steps": init_meta.get("steps"), "history": init_meta.get("history")},
         "steps": result.steps,
         "seed": cfg.seed,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
