@@ -110,7 +110,7 @@ def test_collapse_report_on_a_tiny_model():
     mu, sigma = explore.posterior(m, words)
     kl = (0.5 * (mu ** 2 + sigma ** 2 - 1 - np.log(sigma ** 2))).sum(1).mean()
     assert r["kl"] == pytest.approx(kl, rel=1e-4) and r["kl_per_dim"].sum() == pytest.approx(kl, rel=1e-4)
-    assert r["active_units"] == int((mu.var(0) > 0.01).sum())
+    assert r["active_units"] == int((mu.var(0, ddof=1) > 0.01).sum())
     assert 0 < r["distinct_prior"] <= 1 and len(r["decoded"]) == 6 and r["recon"] > 0
     at = explore.decode_point(m, mu[0], n_samples=4, seed=1)
     assert at == explore.decode_point(m, mu[0], n_samples=4, seed=1) and len(at["sampled"]) == 4

@@ -94,9 +94,11 @@ def collapse_report(model: SeqVAE, test: list[str], n_prior: int = 200, seed: in
         recon += float(model.loss(trim(ids[i:i + 1000]), sample_z=False).recon.sum())
     g = torch.Generator().manual_seed(seed)
     prior = decode_all(model, torch.randn((n_prior, model.latent_dim), generator=g))
-    au = mu.var(dim=0, unbiased=False) > active_threshold
+    from ..analysis import active_units
+
+    n_active, _ = active_units(mu.double().numpy(), active_threshold)
     return {"kl": float(kld.sum(1).mean()), "kl_per_dim": kld.mean(0).double().numpy(),
-            "active_units": int(au.sum()), "word_accuracy": acc, "recon": recon / max(len(test), 1),
+            "active_units": n_active, "word_accuracy": acc, "recon": recon / max(len(test), 1),
             "distinct_prior": len(set(prior)) / max(n_prior, 1), "prior_examples": prior[:12],
             "decoded": decoded}
 
