@@ -132,7 +132,7 @@ def notes_section(am: ActiveModel, idx: int, x, label: int | None, seed: int, re
         "log p(x) (nats)": [round(t[k]["log_px"], 3) for k in ("a", "b")],
         "gap KL(q‖p(z|x))": [round(t[k]["gap"], 3) for k in ("a", "b")]}), hide_index=True)
     st.caption("The second decoder ignores z: its ELBO is higher and its log p(x) lower. All values in closed form "
-               "(tests/truth/test_exact_identity.py recomputes them by numerical integration).")
+               "(tests/truth/test_truth_exact_identity.py recomputes them by numerical integration).")
 
     xa = x.reshape(-1).numpy().astype(np.float64)
     xh = np.asarray(recon_mean, dtype=np.float64).reshape(-1)
