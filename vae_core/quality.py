@@ -261,6 +261,7 @@ def _cmd_train(args) -> int:
     if tr.is_sample:
         print("error: the full MNIST is needed (set VAE_DATA_DIR)", file=sys.stderr)
         return 2
+    tr = tr.subset(args.subset or None, seed=args.seed)
     model = train_classifier(tr.images, tr.labels, epochs=args.epochs, seed=args.seed,
                              log=lambda s: print(s, file=sys.stderr, flush=True))
     acc = accuracy(model, te.images, te.labels)
@@ -301,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=0)
+    t.add_argument("--subset", type=int, default=0, help="train on this many training digits (0 = all 60,000)")
     t.add_argument("--out", required=True)
     s = sub.add_parser("score", help="FID and IS of prior samples of digit checkpoints")
     s.add_argument("checkpoints", nargs="+")

@@ -140,3 +140,21 @@ def test_score_model_and_stored_scores(tmp_path):
     rows = q.stored_scores(tmp_path)
     assert [r["name"] for r in rows] == ["a", "b", "c"]
     assert rows[0]["fid"] == 2.0 and rows[2]["fid"] is None and rows[2]["neg_elbo"] == 100.0
+
+
+def test_cli_trains_saves_and_scores(tmp_path, capsys):
+    from vae_core import load_dataset
+
+    if load_dataset("mnist", "test").is_sample:
+        pytest.skip("full MNIST not available (only the offline sample); CI fails instead of skipping")
+    out = tmp_path / "clf"
+    assert q.main(["train-classifier", "--epochs", "2", "--subset", "3000", "--out", str(out)]) == 0
+    clf, meta = q.load_classifier(out)
+    assert meta["family"] == "mnist-classifier" and meta["dataset"]["n_train"] == 3000
+    assert 0.5 < meta["test_metrics"]["accuracy"] <= 1.0  # 3,000 digits, two epochs: far better than chance
+    assert "test accuracy" in capsys.readouterr().out
+    from pathlib import Path
+
+    ckpt = Path(__file__).resolve().parents[2] / "checkpoints" / "mnist-z2"
+    assert q.main(["score", str(ckpt), "--n", "300", "--classifier", str(out)]) == 0
+    assert "mnist-z2: FID" in capsys.readouterr().out
