@@ -23,7 +23,7 @@ from vae_core import load_checkpoint
 from vae_core.drawing import preprocess_drawing
 from vae_core.latent import lerp, slerp
 
-from .conftest import CHROMIUM, ROOT, _free_port, launch_chromium, stop_server
+from .conftest import CHROMIUM, ROOT, _free_port, stop_server
 
 pytestmark = pytest.mark.browser
 HARNESS = ROOT / "tests" / "browser" / "live_harness_app.py"
@@ -69,13 +69,9 @@ def harness():
 
 
 @pytest.fixture(scope="module")
-def browser(harness):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = launch_chromium(pw)
-        yield b
-        b.close()
+def browser(_browser, harness):
+    """The suite's one Chromium (tests/browser/conftest.py): a second sync Playwright cannot run beside it."""
+    return _browser
 
 
 @pytest.fixture
@@ -358,10 +354,9 @@ def test_live_drawing_mu_equals_the_servers(page, harness, models, name):
 
 
 # ------------------------------------------------------------------ in the app's pages
-def test_app_latent_map_hover_click_and_open_in_decoder_sliders(app_url, browser_page):
+def test_app_latent_map_hover_click_and_open_in_decoder_sliders(app_url, page):
     from .conftest import wait_idle
 
-    page = browser_page
     page.goto(app_url + "/latent_map")
     wait_idle(page, 120)
     sel = '[data-testid="live-latent-map"][data-frames]'
@@ -385,10 +380,9 @@ def test_app_latent_map_hover_click_and_open_in_decoder_sliders(app_url, browser
         time.sleep(0.2)
 
 
-def test_app_drawing_board_draws_live_and_the_server_agrees(app_url, browser_page):
+def test_app_drawing_board_draws_live_and_the_server_agrees(app_url, page):
     from .conftest import wait_idle
 
-    page = browser_page
     page.goto(app_url + "/drawing_board")
     wait_idle(page, 120)
     sel = '[data-testid="live-drawing"][data-frames]'
