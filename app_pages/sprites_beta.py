@@ -23,6 +23,7 @@ from vae_core.sprites_vae import (
     load_sprite_model,
     posterior_params,
     shipped_sprite_models,
+    single_factor_dims,
     sweep_rows,
     tile,
     traversal,
@@ -111,7 +112,8 @@ def main() -> None:
     st.plotly_chart(_mig_chart(rows), width="stretch")
     st.dataframe(
         [{"β": f"{r['beta']:g}", "MIG": round(r["mig"], 3), "test −ELBO (nats)": round(r["neg_elbo"], 1),
-          "recon (nats)": round(r["recon"], 1), "KL (nats)": round(r["kl"], 2), "active dims": r["active_units"]}
+          "recon (nats)": round(r["recon"], 1), "KL (nats)": round(r["kl"], 2),
+          "active dims (KL > 0.1 nats)": r["active_dims"]}
          for r in rows], hide_index=True)
     best = max(rows, key=lambda r: r["mig"])
     base = min(rows, key=lambda r: r["beta"])
@@ -127,6 +129,10 @@ def main() -> None:
     mi = np.asarray(tm["mi_normalised"])
     dims = dominant_factors(mi, np.asarray(tm["kl_per_dim"]))
     st.plotly_chart(_kl_chart(dims), width="stretch")
+    clean, n_active = single_factor_dims(dims), sum(r["active"] for r in dims)
+    st.markdown(f"At β = {float(beta):g}: **{n_active}** active dimensions (KL > 0.1 nats); **{len(clean)}** of them "
+                "hold at least twice as much of one factor as of any other"
+                + (": " + ", ".join(f"z{r['dim']} → {r['factor']}" for r in clean) if clean else "") + ".")
     st.plotly_chart(_mi_heatmap(mi), width="stretch")
 
     ex = _examples()

@@ -22,6 +22,7 @@ from .pair_io import CheckpointError, read_checkpoint_pair, register_family, wri
 
 FAMILY = "sprites-vae"
 INPUT_DIM = sp.IMAGE_SIZE * sp.IMAGE_SIZE
+ACTIVE_KL = 0.1  # nats: a dimension whose mean KL is above this carries information (the pages' "active")
 
 
 # ------------------------------------------------------------------ checkpoint family
@@ -152,7 +153,7 @@ def traversal(model: VAE, z0: np.ndarray, dims, values) -> np.ndarray:
     return x.reshape(len(dims), len(values), sp.IMAGE_SIZE, sp.IMAGE_SIZE).numpy()
 
 
-def dominant_factors(mi_normalised, kl: np.ndarray, active_kl: float = 0.1) -> list[dict]:
+def dominant_factors(mi_normalised, kl: np.ndarray, active_kl: float = ACTIVE_KL) -> list[dict]:
     """For each dimension: its KL, whether it is active (KL > ``active_kl`` nats), the factor it holds most
     information about and that factor's share I(z_j; v_k) / H(v_k), and the runner-up factor's share."""
     mi = np.asarray(mi_normalised, dtype=np.float64)
@@ -166,13 +167,14 @@ def dominant_factors(mi_normalised, kl: np.ndarray, active_kl: float = 0.1) -> l
 
 
 def sweep_rows(metas: list[dict]) -> list[dict]:
-    """One row per model of a β sweep (sorted by β): β, MIG and its per-factor gaps, KL, active units, -ELBO."""
+    """One row per model of a β sweep (sorted by β): β, MIG and its per-factor gaps, KL, -ELBO, and the number of
+    active dimensions (mean KL above ``ACTIVE_KL``)."""
     rows = []
     for m in metas:
         tm = m.get("test_metrics", {})
         row = {"name": m.get("name"), "beta": float(m["beta"]), "mig": float(tm["mig"]),
                "kl": float(tm["kl"]), "recon": float(tm["recon"]), "neg_elbo": float(tm["neg_elbo"]),
-               "active_units": int(tm["active_units"])}
+               "active_dims": int((np.asarray(tm["kl_per_dim"]) > ACTIVE_KL).sum())}
         row.update({f"mig_{f}": float(tm["mig_per_factor"][f]) for f in sp.FACTOR_NAMES})
         rows.append(row)
     return sorted(rows, key=lambda r: r["beta"])
@@ -186,3 +188,9 @@ def tile(images: np.ndarray, pad: int = 2, fill: float = 0.35) -> np.ndarray:
         for j in range(c):
             out[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = images[i, j]
     return out
+
+
+def single_factor_dims(rows: list[dict], ratio: float = 2.0) -> list[dict]:
+    """The active dimensions of :func:`dominant_factors` whose main factor's share is at least ``ratio`` times the
+    runner-up's: the dimensions a traversal should show moving one factor."""
+    return [r for r in rows if r["active"] and r["share"] >= ratio * max(r["second_share"], 1e-12)]

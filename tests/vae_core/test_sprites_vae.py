@@ -17,6 +17,7 @@ from vae_core.sprites_vae import (
     load_sprite_model,
     save_sprite_model,
     shipped_sprite_models,
+    single_factor_dims,
     sweep_rows,
     tile,
     traversal,
@@ -81,9 +82,13 @@ def test_dominant_factors_and_sweep_rows():
     assert rows[0]["factor"] == "x" and rows[0]["second"] == "y" and rows[0]["share"] == 0.9
     assert rows[1]["factor"] == "scale" and rows[1]["active"] and not rows[2]["active"]
     metas = [{"name": f"b{b}", "beta": b, "test_metrics": {
-        "mig": b / 10, "kl": 1.0, "recon": 2.0, "neg_elbo": 3.0, "active_units": 4,
+        "mig": b / 10, "kl": 1.0, "recon": 2.0, "neg_elbo": 3.0, "kl_per_dim": [0.05, 0.2, 3.0],
         "mig_per_factor": {f: 0.1 for f in sp.FACTOR_NAMES}}} for b in (8.0, 1.0, 4.0)]
     assert [r["beta"] for r in sweep_rows(metas)] == [1.0, 4.0, 8.0]
+    assert sweep_rows(metas)[0]["active_dims"] == 2  # KL above 0.1 nats
+    # z0: 0.9 vs 0.1 (clean); z2: 0.6 vs 0.2 (clean at ratio 2, not at 4); z1 inactive
+    assert [r["dim"] for r in single_factor_dims(rows)] == [0, 2]
+    assert [r["dim"] for r in single_factor_dims(rows, ratio=4)] == [0]
 
 
 def test_training_cli_tiny_run(tmp_path, capsys):
@@ -109,6 +114,10 @@ def test_shipped_sweep_mig_rises_with_beta():
     base = next(r for r in rows if r["beta"] == 1.0)
     best = max((r for r in rows if 4 <= r["beta"] <= 8), key=lambda r: r["mig"])
     assert best["mig"] > base["mig"] + 0.05, rows
+    best_meta = next(m for m in metas if float(m["beta"]) == best["beta"])
+    best_dims = dominant_factors(np.asarray(best_meta["test_metrics"]["mi_normalised"]),
+                                 np.asarray(best_meta["test_metrics"]["kl_per_dim"]))
+    assert len(single_factor_dims(best_dims)) >= 3  # most active dimensions hold one factor
     # the stored numbers are re-measured here from the weights, on every factor combination
     from vae_core.disentangle import mig
     from vae_core.sprites_vae import posterior_params
