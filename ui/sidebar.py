@@ -7,6 +7,7 @@ import streamlit as st
 from ui.compute.naming import metric_names
 from ui.fmt import fmt
 from ui.jobs_view import keep_alive
+from ui.memory import start_janitor
 from ui.state import DEFAULT_MODEL, SHIPPED_DIR, ActiveModel, available_models, get_model, session_id
 from ui.text import plain
 from vae_core import CheckpointError, DataUnavailable
@@ -16,6 +17,7 @@ from vae_core.jobs import get_manager
 def sidebar() -> ActiveModel | None:
     """Model picker and key facts; stores the choice in session_state['model_key']."""
     keep_alive(get_manager(), session_id())  # this session's trainings: found again after a reload, kept alive
+    start_janitor()  # memory freed by closed sessions goes back to the OS (ui.memory)
     models = available_models()
     if not models:
         st.sidebar.error("No models found: train one on the *Train & Models* page, or add checkpoints to "
