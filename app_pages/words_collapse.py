@@ -8,6 +8,8 @@ Session-state key written (read by the tests):
   wc_report  dict: model name -> {kl, word_accuracy, recon, active_units, distinct_prior} (test words)
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -30,19 +32,33 @@ def report(name: str) -> dict:
     return r
 
 
+def full_history(meta: dict) -> list[dict]:
+    """Epoch rows of a model's training, including the runs it was continued from (``init``, nested)."""
+    base = full_history(meta["init"]) if meta.get("init") else []
+    return base + [dict(r, epoch=r["epoch"] + len(base)) for r in meta.get("history") or []]
+
+
+def stage(command: str) -> str:
+    f = dict(re.findall(r"--(epochs|kl-schedule|warmup-steps|word-dropout|free-bits) (\S+)", command or ""))
+    kl = (f"KL weight 0 → 1 over {f.get('warmup-steps', '?')} steps" if f.get("kl-schedule", "linear") == "linear"
+          else "KL weight 1")
+    free = f", free bits {f['free-bits']} nats per dimension" if float(f.get("free-bits", 0)) else ""
+    return f"{f.get('epochs', '?')} epochs: {kl}, word dropout {f.get('word-dropout', '0')}{free}"
+
+
 def recipe(meta: dict) -> str:
-    sched = meta.get("kl_schedule", {})
-    anneal = (f"KL weight 0 → {meta.get('beta', 1):g} linearly over {sched.get('warmup_steps')} steps"
-              if sched.get("kind") == "linear" else f"KL weight {meta.get('beta', 1):g} from the first step")
-    free = f"; free bits {meta['free_bits']:g} nats per dimension" if meta.get("free_bits") else ""
-    return (f"{anneal}; word dropout {meta.get('word_dropout', 0):g}{free}; {meta.get('epochs')} epochs "
-            f"({meta.get('steps')} steps)")
+    """The training stages, first to last, from the commands the JSON records."""
+    stages, m = [], meta
+    while m:
+        stages.append(stage(m.get("command")))
+        m = m.get("init")
+    return "; then ".join(reversed(stages))
 
 
 def curves(metas: dict) -> go.Figure:
     fig = go.Figure()
     for name, meta in metas.items():
-        h = meta.get("history", [])
+        h = full_history(meta)
         fig.add_trace(go.Scatter(x=[r["epoch"] for r in h], y=[r["kl"] for r in h], mode="lines+markers",
                                  name=f"KL — {LABELS[name]}", line=dict(color=COLORS[name])))
         fig.add_trace(go.Scatter(x=[r["epoch"] for r in h], y=[r["recon"] for r in h], mode="lines+markers",
@@ -120,6 +136,14 @@ def main() -> None:
                      help="Cov over words of μ_j above 0.01 (Burda et al. 2016)")
             st.metric("distinct words from 200 prior draws", f"{100 * r['distinct_prior']:.1f} %",
                       help="greedy decodings of 200 z ~ N(0, I): a decoder that ignores z spells the same word")
+    peak = max((row["kl"] for row in full_history(models[FIXED][1])), default=float("nan"))
+    st.markdown(
+        f"**Measured here:** without the fixes the rate fell to **{reports[PLAIN]['kl']:.2f} nats** — collapse. "
+        f"KL annealing + word dropout held **{peak:.1f} nats** (training mean, best epoch) while the KL weight was "
+        f"small, but once it reached 1 the rate drifted down to **{reports[FIXED]['kl']:.2f} nats** on the test "
+        f"words: for single words the decoder's letter model is so good that a few nats of z are all the ELBO "
+        f"pays for. With free bits on top the rate stays at **{reports[FREE]['kl']:.1f} nats** and "
+        f"**{100 * reports[FREE]['word_accuracy']:.1f} %** of unseen test words are spelt back exactly.")
     st.plotly_chart(curves({n: m for n, (_, m) in models.items()}), key="wc_curves")
     st.caption("Training curves (means over each epoch's training batches). The annealed model's KL is high "
                "while its KL weight is small, then settles once the weight reaches 1.")

@@ -152,7 +152,7 @@ def main(argv=None) -> int:
         "epochs": result.epochs_done,
         "init": None if init_meta is None else {
             "checkpoint": args.init, "command": init_meta.get("command"), "epochs": init_meta.get("epochs"),
-            "steps": init_meta.get("steps"), "history": init_meta.get("history")},
+            "steps": init_meta.get("steps"), "history": init_meta.get("history"), "init": init_meta.get("init")},
         "steps": result.steps,
         "seed": cfg.seed,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
