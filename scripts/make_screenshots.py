@@ -30,9 +30,10 @@ MAP = '[data-testid="live-latent-map"]'
 
 
 def shot(page, path: Path, scroll_to: str | None = None) -> None:
-    if scroll_to:
-        page.locator(scroll_to).first.scroll_into_view_if_needed()
-        time.sleep(0.3)
+    if scroll_to:  # that element at the top, below Streamlit's header bar
+        page.locator(scroll_to).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.mouse.wheel(0, -70)
+        time.sleep(0.5)
     page.screenshot(path=str(path))
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
@@ -109,12 +110,12 @@ def main() -> int:
             time.sleep(0.3)
             shot(page, args.out / "latent_map_live.png")
             open_page(page, url, "decoder_sliders")
-            shot(page, args.out / "decoder_sliders.png", '[data-testid="live-decoder"]')
+            shot(page, args.out / "decoder_sliders.png")
             open_page(page, url, "interpolation")
-            shot(page, args.out / "interpolation.png", '[data-testid="live-interpolation"]')
+            shot(page, args.out / "interpolation.png", 'h3:has-text("Scrub the path")')
             open_page(page, url, "drawing_board")
             draw_seven(page)
-            shot(page, args.out / "drawing_board.png", '[data-testid="live-drawing"]')
+            shot(page, args.out / "drawing_board.png", '[data-testid="stMain"] [data-testid="stRadio"]')
             open_page(page, url, "beta_lab")
             shot(page, args.out / "beta_lab.png")
             live_map_gif(page, url, args.out / "live_map.gif", args.frames)
