@@ -59,14 +59,18 @@ def test_quadrature_matches_scipy_dblquad():
 
 @pytest.mark.parametrize("name", ["mnist-z2", "mnist-z2-beta0.5"])
 def test_quadrature_against_iwae_5000(name):
+    """The mean of 4 independent estimates of L_5000 lies below the exact value (within 3 standard errors) and
+    close to it. Single estimates may land above it: for mnist-z2-beta0.5's first test digit they scatter by
+    about 0.13 nats around the exact value."""
     m, _ = model(name)
     x = mnist_test().images[:1]
-    qs = log_marginal_quadrature(m, x)
-    lk = iwae_bound(m, x, 5000, generator=torch.Generator().manual_seed(0), chunk=500).double()
-    for q, b in zip(qs, lk.tolist(), strict=True):
-        assert q.error < 1e-2
-        assert b <= q.log_px + 0.05, (b, q.log_px)  # a lower bound (up to Monte-Carlo noise)
-        assert q.log_px - b < 1.0  # and k = 5,000 gets close on these digits
+    q = log_marginal_quadrature(m, x)[0]
+    assert q.error < 1e-2
+    est = torch.tensor([float(iwae_bound(m, x, 5000, generator=torch.Generator().manual_seed(s), chunk=500))
+                        for s in range(4)], dtype=torch.float64)
+    se = float(est.std()) / 2
+    assert float(est.mean()) <= q.log_px + 3 * se + 0.02, (est.tolist(), q.log_px)
+    assert abs(float(est.mean()) - q.log_px) < 0.5
 
 
 def test_beta_objective_is_not_a_bound_below_one():
