@@ -73,3 +73,14 @@ def test_reparameterisation_has_reinforce_with_and_without_baseline():
     table = at.dataframe[-1].value
     assert list(table[""]) == ["true value", "reparameterised", "REINFORCE, no baseline", "REINFORCE, baseline"]
     assert "without a baseline" in _text(at) or "no **baseline**" in _text(at)
+
+
+def test_home_separates_the_elbo_from_the_beta_objective():
+    from apptest_helpers import new_app
+
+    at = new_app("mnist-z2")
+    at.run()
+    ok(at)
+    formulas = " ".join(x.value for x in at.get("latex"))
+    assert r"\text{only when } \beta \ge 1" in formulas
+    assert r"\beta\,\underbrace" not in formulas  # the β-objective is no longer shown as a bound on log p(x)
