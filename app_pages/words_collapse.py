@@ -126,14 +126,14 @@ def main() -> None:
         with col:
             st.subheader(LABELS[name])
             st.caption(f"`{name}`: {recipe(meta)}.")
-            a, b = st.columns(2)
-            a.metric("rate KL(q‖p)", f"{r['kl']:.2f} nats", help="mean over the test words, closed form")
-            b.metric("test words rebuilt exactly", f"{100 * r['word_accuracy']:.1f} %",
-                     help="greedy decoding of each test word's posterior mean μ equals the word")
-            a.metric("reconstruction at z = μ", f"{r['recon']:.2f} nats",
-                     help="−log p(x | z = μ): summed letter cross-entropy incl. the end mark, mean per word")
-            b.metric("active dimensions", f"{r['active_units']} of {model.latent_dim}",
-                     help="Cov over words of μ_j above 0.01 (Burda et al. 2016)")
+            st.metric("rate KL(q‖p)", f"{r['kl']:.2f} nats", help="mean over the test words, closed form")
+            st.metric("test words rebuilt exactly", f"{100 * r['word_accuracy']:.1f} %",
+                      help="greedy decoding of each test word's posterior mean μ equals the word")
+            st.metric("reconstruction at z = μ", f"{r['recon']:.2f} nats",
+                      help="−log p(x | z = μ): summed letter cross-entropy incl. the end mark, mean per word")
+            st.metric("active dimensions", f"{r['active_units']} of {model.latent_dim}",
+                      help="Cov over words of μ_j above 0.01 (Burda et al. 2016); a dimension can pass this and "
+                           "still carry almost no information — the rate says how much")
             st.metric("distinct words from 200 prior draws", f"{100 * r['distinct_prior']:.1f} %",
                       help="greedy decodings of 200 z ~ N(0, I): a decoder that ignores z spells the same word")
     peak = max((row["kl"] for row in full_history(models[FIXED][1])), default=float("nan"))
