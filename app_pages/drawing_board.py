@@ -15,6 +15,7 @@ from ui.live import explore_args, live_drawing
 from ui.pickers import DRAWING_KEY
 from ui.plots import add_curves, add_marker, latent_scatter, map_coords, overlays_on_top, to_map
 from ui.state import ActiveModel, require_data, require_model
+from ui.text import plain
 from vae_core.drawing import ink_stats, preprocess_drawing, read_image_bytes
 
 CANVAS = 280
@@ -82,7 +83,7 @@ def upload_image():
     try:
         return read_image_bytes(up.getvalue())
     except ValueError as exc:
-        st.error(f"**{up.name}** could not be used: {exc}. Try a PNG or JPEG of a single digit.")
+        st.error(f"**{plain(up.name)}** could not be used: {plain(exc)}. Try a PNG or JPEG of a single digit.")
         return None
 
 
