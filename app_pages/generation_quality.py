@@ -3,10 +3,9 @@
 The shipped classifier (checkpoints/mnist-classifier, a small CNN) supplies the features (FID) and the class
 probabilities (IS).  A table of every shipped digit model (numbers stored in each JSON by
 scripts/update_fid.py, 10,000 samples) with sanity references, and a live measurement of the model picked in the
-sidebar.
-
-Session-state key written (read by the tests):
-  quality_result  dict: model, n, seed, fid, inception_score, class_counts (10,), samples (≤ 32, 784)
+sidebar.  The live score (vae_core.quality.score_model, unit-tested in tests/vae_core/test_quality.py) is kept in
+session state so that it stays on screen while other widgets change; it is shown only for the model it was
+measured on.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ import torch
 
 from ui.images import to_image
 from ui.state import SHIPPED_DIR, get_data, require_model
-from vae_core.quality import classify, load_classifier, score_model, stored_scores
+from vae_core.images import tile
+from vae_core.quality import StoredScore, classify, load_classifier, score_model, stored_scores
 
 MAX_N = 10_000
 
@@ -34,9 +34,9 @@ def _test_features() -> np.ndarray:
     return classify(clf, get_data("test", "mnist").images)[0]
 
 
-def _bar(rows: list[dict], refs: dict) -> go.Figure:
-    names = [r["name"] for r in rows] + ["train digits (reference)", "uniform noise (reference)"]
-    fids = [r["fid"] for r in rows] + [refs.get("fid_train_vs_test"), refs.get("fid_noise_vs_test")]
+def _bar(rows: list[StoredScore], refs: dict) -> go.Figure:
+    names = [r.name for r in rows] + ["train digits (reference)", "uniform noise (reference)"]
+    fids = [r.fid for r in rows] + [refs.get("fid_train_vs_test"), refs.get("fid_noise_vs_test")]
     colors = ["#2166ac"] * len(rows) + ["#1b7837", "#b2182b"]
     fig = go.Figure(go.Bar(x=fids, y=names, orientation="h", marker_color=colors,
                            text=[f"{v:.2f}" if v is not None else "–" for v in fids], textposition="outside"))
@@ -72,11 +72,12 @@ def main() -> None:
                 f"test digits ({ctm.get('train_accuracy', float('nan')):.2%} on the training digits).")
 
     st.subheader("Every shipped digit model")
-    rows = [r for r in stored_scores(SHIPPED_DIR) if r["fid"] is not None]
+    rows = [r for r in stored_scores(SHIPPED_DIR) if r.fid is not None]
     if rows:
         st.plotly_chart(_bar(rows, ctm), width="stretch")
-    st.dataframe([{"model": r["name"], "FID": round(r["fid"], 2), "IS": round(r["inception_score"], 2),
-                   "test −ELBO (nats)": None if r["neg_elbo"] is None else round(r["neg_elbo"], 2)} for r in rows],
+    st.dataframe([{"model": r.name, "FID": round(r.fid, 2),
+                   "IS": None if r.inception_score is None else round(r.inception_score, 2),
+                   "test −ELBO (nats)": None if r.neg_elbo is None else round(r.neg_elbo, 2)} for r in rows],
                  hide_index=True, width="stretch")
     st.dataframe([{"reference": "10,000 training digits", "FID": round(ctm.get("fid_train_vs_test", np.nan), 2),
                    "IS": round(ctm.get("is_train", np.nan), 2)},
@@ -87,8 +88,8 @@ def main() -> None:
     if rows:
         st.caption(f"10,000 prior samples per model (seed 0; pixel means of the decoder, a CVAE cycling through the "
                    f"ten classes), against the 10,000 test digits. Real training digits score near 0, noise far away. "
-                   f"Closest to real digits: **{rows[0]['name']}** (FID {rows[0]['fid']:.2f}); farthest: "
-                   f"**{rows[-1]['name']}** (FID {rows[-1]['fid']:.2f}).")
+                   f"Closest to real digits: **{rows[0].name}** (FID {rows[0].fid:.2f}); farthest: "
+                   f"**{rows[-1].name}** (FID {rows[-1].fid:.2f}).")
 
     st.subheader("Measure the model in the sidebar")
     am = require_model()
@@ -104,18 +105,18 @@ def main() -> None:
     if st.button("Compute FID and IS", type="primary", key="gq_go"):
         with st.spinner("Sampling and classifying…"), torch.no_grad():
             res = score_model(am.model, int(n), seed, am.meta.get("likelihood", "bernoulli"), clf, _test_features())
-        st.session_state["quality_result"] = {"model": am.name, "n": int(n), "seed": seed, **res}
-    res = st.session_state.get("quality_result")
-    if not res or res["model"] != am.name:
+        st.session_state["gq_scores"] = (am.name, seed, res)
+    measured, seed, res = st.session_state.get("gq_scores") or (None, 0, None)
+    if measured != am.name:
         return
     m1, m2, m3 = st.columns(3)
-    m1.metric("FID", f"{res['fid']:.2f}")
-    m2.metric("IS", f"{res['inception_score']:.2f}")
-    m3.metric("samples", f"{res['n']:,}")
+    m1.metric("FID", f"{res.fid:.2f}")
+    m2.metric("IS", f"{res.inception_score:.2f}")
+    m3.metric("samples", f"{res.n:,}")
     lc, rc = st.columns([1, 1])
-    grid = res["samples"][:32].reshape(4, 8, 28, 28).transpose(0, 2, 1, 3).reshape(4 * 28, 8 * 28)
-    lc.image(to_image(grid, 4 * 56), caption=f"the first 32 prior samples of {am.name}")
-    fig = go.Figure(go.Bar(x=[str(c) for c in range(10)], y=res["class_counts"], marker_color="#2166ac"))
+    lc.image(to_image(tile(res.samples.reshape(-1, 28, 28), 8), 4 * 56),
+             caption=f"the first {len(res.samples)} prior samples of {am.name} (seed {seed})")
+    fig = go.Figure(go.Bar(x=[str(c) for c in range(10)], y=res.class_counts, marker_color="#2166ac"))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="class the classifier sees",
                       yaxis_title="samples", title="Which digits the prior produces (a flat p(y) raises IS)")
     rc.plotly_chart(fig, width="stretch")

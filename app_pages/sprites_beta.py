@@ -3,11 +3,7 @@
 Shipped β-VAEs (checkpoints/sprites-beta*, family sprites-vae) on the project's procedural 64×64 sprites
 (vae_core.sprites: shape, scale, rotation, x, y).  MIG against β on one chart, KL per dimension, which factor
 each dimension holds, and latent traversals (one row per dimension, every other coordinate held fixed).
-
-Session-state key written (read by the tests):
-  sprites_result  dict: betas, migs (per model, by β), beta (shown model), rows (dominant_factors of that
-                  model: dim, kl, active, factor, share, second, second_share), traversal_dims, traversal
-                  (rows, steps, 64, 64) array, values (the z values of the traversal columns)
+The numbers come from ui.compute.sprites (tested in tests/ui/test_compute_sprites.py).
 """
 
 from __future__ import annotations
@@ -16,18 +12,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.compute.sprites import central_example, factor_text, model_dims, sprite_traversal, sweep_summary
 from ui.images import to_image
 from vae_core import sprites as sp
-from vae_core.sprites_vae import (
-    dominant_factors,
-    load_sprite_model,
-    posterior_params,
-    shipped_sprite_models,
-    single_factor_dims,
-    sweep_rows,
-    tile,
-    traversal,
-)
+from vae_core.sprites_vae import DimFactor, SweepRow, load_sprite_model, shipped_sprite_models, sweep_rows, tile
 
 FACTOR_COLORS = {"shape": "#7b3294", "scale": "#e66101", "rotation": "#1b7837", "x": "#2166ac", "y": "#b2182b"}
 
@@ -42,14 +30,15 @@ def _examples(n: int = 12, seed: int = 7) -> sp.Sprites:
     return sp.make_sprites(n, seed=seed)
 
 
-def _mig_chart(rows: list[dict]) -> go.Figure:
-    betas = [r["beta"] for r in rows]
+def _mig_chart(rows: list[SweepRow]) -> go.Figure:
+    betas = [r.beta for r in rows]
     fig = go.Figure()
     for f in sp.FACTOR_NAMES:
-        fig.add_trace(go.Scatter(x=betas, y=[r[f"mig_{f}"] for r in rows], mode="lines+markers", name=f"gap: {f}",
-                                 line=dict(color=FACTOR_COLORS[f], width=1, dash="dot"), marker=dict(size=6)))
-    fig.add_trace(go.Scatter(x=betas, y=[r["mig"] for r in rows], mode="lines+markers+text", name="MIG (mean)",
-                             text=[f"{r['mig']:.3f}" for r in rows], textposition="top center",
+        fig.add_trace(go.Scatter(x=betas, y=[r.mig_per_factor[f] for r in rows], mode="lines+markers",
+                                 name=f"gap: {f}", line=dict(color=FACTOR_COLORS[f], width=1, dash="dot"),
+                                 marker=dict(size=6)))
+    fig.add_trace(go.Scatter(x=betas, y=[r.mig for r in rows], mode="lines+markers+text", name="MIG (mean)",
+                             text=[f"{r.mig:.3f}" for r in rows], textposition="top center",
                              line=dict(color="black", width=3), marker=dict(size=10)))
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="β (log scale)",
                       yaxis_title="normalised MI gap (0–1)", xaxis_type="log",
@@ -58,14 +47,14 @@ def _mig_chart(rows: list[dict]) -> go.Figure:
     return fig
 
 
-def _kl_chart(rows: list[dict]) -> go.Figure:
-    rows = sorted(rows, key=lambda r: r["dim"])
+def _kl_chart(rows: list[DimFactor]) -> go.Figure:
+    rows = sorted(rows, key=lambda r: r.dim)
     fig = go.Figure(go.Bar(
-        x=[f"z{r['dim']}" for r in rows], y=[r["kl"] for r in rows],
-        marker_color=[FACTOR_COLORS[r["factor"]] if r["active"] else "#bbbbbb" for r in rows],
-        text=[r["factor"] if r["active"] else "inactive" for r in rows], textposition="outside",
-        hovertext=[f"KL {r['kl']:.2f} nats; holds {r['share']:.0%} of H({r['factor']}), "
-                   f"{r['second_share']:.0%} of H({r['second']})" for r in rows], hoverinfo="text"))
+        x=[f"z{r.dim}" for r in rows], y=[r.kl for r in rows],
+        marker_color=[FACTOR_COLORS[r.factor] if r.active else "#bbbbbb" for r in rows],
+        text=[r.factor if r.active else "inactive" for r in rows], textposition="outside",
+        hovertext=[f"KL {r.kl:.2f} nats; holds {r.share:.0%} of H({r.factor}), "
+                   f"{r.second_share:.0%} of H({r.second})" for r in rows], hoverinfo="text"))
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="KL(q(z_j|x) ‖ N(0,1)), nats",
                       title="KL per latent dimension (test sprites), coloured by the factor it holds most")
     return fig
@@ -98,7 +87,7 @@ def main() -> None:
     for p in paths:
         w = p.with_name(p.name + ".safetensors")
         models[p.name] = _load(str(p), w.stat().st_mtime)
-    rows = sweep_rows([meta for _, meta in models.values()])
+    sweep = sweep_summary(sweep_rows([meta for _, meta in models.values()]))
     by_beta = {float(meta["beta"]): name for name, (_, meta) in models.items()}
 
     st.subheader("MIG against β")
@@ -109,67 +98,48 @@ def main() -> None:
         "latent dimension knows about it than the runner-up, as a fraction of the factor's entropy; averaged over "
         "the K = 5 factors. 1 = each factor lives in exactly one dimension; 0 = it is shared evenly. Each z_j is "
         "the posterior mean, cut into 20 equal-width bins; I is the plug-in mutual information in nats.")
-    st.plotly_chart(_mig_chart(rows), width="stretch")
+    st.plotly_chart(_mig_chart(sweep.rows), width="stretch")
     st.dataframe(
-        [{"β": f"{r['beta']:g}", "MIG": round(r["mig"], 3), "test −ELBO (nats)": round(r["neg_elbo"], 1),
-          "recon (nats)": round(r["recon"], 1), "KL (nats)": round(r["kl"], 2),
-          "active dims (KL > 0.1 nats)": r["active_dims"]}
-         for r in rows], hide_index=True)
-    best = max(rows, key=lambda r: r["mig"])
-    base = min(rows, key=lambda r: r["beta"])
-    st.markdown(f"Highest MIG: **β = {best['beta']:g}** ({best['mig']:.3f}), against {base['mig']:.3f} at "
-                f"β = {base['beta']:g}. The price is reconstruction: the recon term (nats per sprite) rises with β.")
+        [{"β": f"{r.beta:g}", "MIG": round(r.mig, 3), "test −ELBO (nats)": round(r.neg_elbo, 1),
+          "recon (nats)": round(r.recon, 1), "KL (nats)": round(r.kl, 2),
+          "active dims (KL > 0.1 nats)": r.active_dims}
+         for r in sweep.rows], hide_index=True)
+    best, base = sweep.best, sweep.base
+    st.markdown(f"Highest MIG: **β = {best.beta:g}** ({best.mig:.3f}), against {base.mig:.3f} at "
+                f"β = {base.beta:g}. The price is reconstruction: the recon term (nats per sprite) rises with β.")
 
     st.subheader("One model: KL per dimension and traversals")
-    betas = [r["beta"] for r in rows]
-    beta = st.segmented_control("β", betas, default=best["beta"], format_func=lambda b: f"β = {b:g}",
-                                key="sprites_beta") or best["beta"]
+    beta = st.segmented_control("β", sweep.betas, default=best.beta, format_func=lambda b: f"β = {b:g}",
+                                key="sprites_beta") or best.beta
     model, meta = models[by_beta[float(beta)]]
-    tm = meta["test_metrics"]
-    mi = np.asarray(tm["mi_normalised"])
-    dims = dominant_factors(mi, np.asarray(tm["kl_per_dim"]))
-    st.plotly_chart(_kl_chart(dims), width="stretch")
-    clean, n_active = single_factor_dims(dims), sum(r["active"] for r in dims)
-    st.markdown(f"At β = {float(beta):g}: **{n_active}** active dimensions (KL > 0.1 nats); **{len(clean)}** of them "
-                "hold at least twice as much of one factor as of any other"
-                + (": " + ", ".join(f"z{r['dim']} → {r['factor']}" for r in clean) if clean else "") + ".")
-    st.plotly_chart(_mi_heatmap(mi), width="stretch")
+    md = model_dims(meta)
+    st.plotly_chart(_kl_chart(md.dims), width="stretch")
+    st.markdown(f"At β = {float(beta):g}: **{md.n_active}** active dimensions (KL > 0.1 nats); **{len(md.clean)}** "
+                "of them hold at least twice as much of one factor as of any other"
+                + (": " + ", ".join(f"z{r.dim} → {r.factor}" for r in md.clean) if md.clean else "") + ".")
+    st.plotly_chart(_mi_heatmap(md.mi), width="stretch")
 
     ex = _examples()
     c1, c2, c3 = st.columns(3)
-    centre = np.hypot(ex.factor_values("x") - 32, ex.factor_values("y") - 32)
-    i = c1.selectbox("start from sprite", range(len(ex)), index=int(np.argmin(centre)), key="sprites_example",
-                     format_func=lambda k: ", ".join(f"{f} {_factor_text(ex, k, f)}" for f in sp.FACTOR_NAMES))
+    i = c1.selectbox("start from sprite", range(len(ex)), index=central_example(ex), key="sprites_example",
+                     format_func=lambda k: ", ".join(f"{f} {factor_text(ex, k, f)}" for f in sp.FACTOR_NAMES))
     span = c2.slider("traversal range ± (in prior standard deviations)", 1.0, 3.0, 2.5, 0.5, key="sprites_span")
     steps = c3.slider("steps", 5, 11, 9, 2, key="sprites_steps")
     show_all = st.toggle("show inactive dimensions too", key="sprites_all")
-    mu, _ = posterior_params(model, ex.flat()[i:i + 1])
-    values = np.linspace(-span, span, steps)
-    chosen = [r for r in dims if r["active"] or show_all]
-    if not chosen:
+    tr = sprite_traversal(model, ex.images[i], md.dims, span, steps, show_all)
+    if tr is None:
         st.warning("Every dimension of this model is inactive (KL ≤ 0.1 nats): the decoder ignores z.")
         return
-    grid = traversal(model, mu[0], [r["dim"] for r in chosen], values)
     lc, rc = st.columns([1, 3])
     lc.image(to_image(ex.images[i].astype(np.float32), 128), caption="the starting sprite (z = its posterior mean)")
     rc.markdown("Each row changes **one** coordinate of z from "
-                f"{values[0]:g} to {values[-1]:g}, all others held at the starting sprite's posterior mean. "
+                f"{tr.values[0]:g} to {tr.values[-1]:g}, all others held at the starting sprite's posterior mean. "
                 "A disentangled dimension moves one factor only.")
-    for r, row_imgs in zip(chosen, grid):
-        label = (f"z{r['dim']} · KL {r['kl']:.2f} nats · {r['factor']} ({r['share']:.0%} of its entropy; "
-                 f"next: {r['second']} {r['second_share']:.0%})" if r["active"] else
-                 f"z{r['dim']} · KL {r['kl']:.2f} nats · inactive")
+    for r, row_imgs in zip(tr.dims, tr.images, strict=True):
+        label = (f"z{r.dim} · KL {r.kl:.2f} nats · {r.factor} ({r.share:.0%} of its entropy; "
+                 f"next: {r.second} {r.second_share:.0%})" if r.active else
+                 f"z{r.dim} · KL {r.kl:.2f} nats · inactive")
         st.image(to_image(tile(row_imgs[None]), 128), caption=label)
-    st.session_state["sprites_result"] = {
-        "betas": betas, "migs": [r["mig"] for r in rows], "beta": float(beta), "rows": dims,
-        "traversal_dims": [r["dim"] for r in chosen], "traversal": grid, "values": values}
-
-
-def _factor_text(ex: sp.Sprites, k: int, f: str) -> str:
-    v = ex.factor_values(f)[k]
-    if f == "shape":
-        return sp.SHAPES[int(v)]
-    return f"{v:g}°" if f == "rotation" else (f"{v:.1f} px" if f in ("x", "y") else f"{v:g}")
 
 
 main()

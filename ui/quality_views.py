@@ -11,17 +11,18 @@ import streamlit as st
 from ui.state import SHIPPED_DIR, get_model
 from vae_core import CheckpointError
 from vae_core.pair_io import pair_paths, parse_metadata
+from vae_core.quality import stored_score
 
 
 def fid_rows(metas: list[tuple[str, dict]]) -> list[dict]:
-    """(name, metadata) -> table rows of β, FID and IS (None where a model has not been scored)."""
+    """(name, metadata) -> table rows of β, FID and IS (:func:`vae_core.quality.stored_score`; None where a model
+    has not been scored)."""
     rows = []
     for name, meta in metas:
-        tm = meta.get("test_metrics") or {}
-        fid, isc = tm.get("fid"), tm.get("inception_score")
+        s = stored_score(name, meta)
         rows.append({"model": name, "β": meta.get("beta"),
-                     "FID (lower is better)": None if fid is None else round(float(fid), 1),
-                     "IS (1–10)": None if isc is None else round(float(isc), 2)})
+                     "FID (lower is better)": None if s.fid is None else round(s.fid, 1),
+                     "IS (1–10)": None if s.inception_score is None else round(s.inception_score, 2)})
     return rows
 
 

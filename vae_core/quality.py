@@ -178,18 +178,46 @@ def prior_samples(model, n: int, seed: int = 0, batch_size: int = 2000, likeliho
     return torch.cat(out).reshape(n, -1).clamp(0, 1)
 
 
+@dataclass(frozen=True)
+class ModelScores(Scores):
+    """:class:`Scores` of a model's prior samples, with what the page shows beside them."""
+
+    class_counts: np.ndarray  # (10,) how many samples the classifier puts in each class
+    samples: np.ndarray  # (<= 32, 784) the first prior samples
+
+
 def score_model(model, n: int, seed: int, likelihood: str, classifier: MnistClassifier,
-                reference_features: np.ndarray) -> dict:
+                reference_features: np.ndarray) -> ModelScores:
     """FID against ``reference_features``, IS, predicted-class counts (10,) and the first 32 of n prior draws."""
     x = prior_samples(model, n, seed=seed, likelihood=likelihood)
     f, p = classify(classifier, x)
-    return {"fid": fid_from_features(f, reference_features), "inception_score": inception_score(p),
-            "class_counts": np.bincount(p.argmax(1), minlength=10), "samples": x[:32].numpy()}
+    return ModelScores(fid=fid_from_features(f, reference_features), inception_score=inception_score(p), n=int(n),
+                       class_counts=np.bincount(p.argmax(1), minlength=10), samples=x[:32].numpy())
 
 
-def stored_scores(folder) -> list[dict]:
-    """name, fid, inception_score, neg_elbo stored in every digit checkpoint's JSON in ``folder`` (family
-    ``mlp-vae``; None where not measured), sorted by FID with unmeasured models last."""
+@dataclass(frozen=True)
+class StoredScore:
+    """The scores stored in a checkpoint's JSON (by scripts/update_fid.py); None where not measured."""
+
+    name: str
+    fid: float | None
+    inception_score: float | None
+    neg_elbo: float | None  # test -ELBO, nats per image
+
+
+def _number(v) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def stored_score(name: str, meta: dict) -> StoredScore:
+    """FID, IS and test -ELBO from the ``test_metrics`` of one checkpoint's metadata (None where absent)."""
+    tm = meta.get("test_metrics") if isinstance(meta.get("test_metrics"), dict) else {}
+    return StoredScore(name, _number(tm.get("fid")), _number(tm.get("inception_score")), _number(tm.get("neg_elbo")))
+
+
+def stored_scores(folder) -> list[StoredScore]:
+    """:func:`stored_score` of every digit checkpoint's JSON in ``folder`` (family ``mlp-vae``), sorted by FID with
+    unmeasured models last."""
     import json
     from pathlib import Path
 
@@ -201,12 +229,8 @@ def stored_scores(folder) -> list[dict]:
             continue
         if not isinstance(meta, dict) or meta.get("family", "mlp-vae") != "mlp-vae":
             continue
-        tm = meta.get("test_metrics") if isinstance(meta.get("test_metrics"), dict) else {}
-        vals = {k: tm.get(k) for k in ("fid", "inception_score", "neg_elbo")}
-        vals = {k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-                for k, v in vals.items()}
-        rows.append({"name": j.stem, **vals})
-    return sorted(rows, key=lambda r: (r["fid"] is None, r["fid"] or 0.0))
+        rows.append(stored_score(j.stem, meta))
+    return sorted(rows, key=lambda r: (r.fid is None, r.fid or 0.0))
 
 
 def noise_images(n: int, seed: int = 0) -> torch.Tensor:

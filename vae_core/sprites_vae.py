@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import sprites as sp
+from .analysis import active_units
 from .disentangle import mig
+from .images import tile as tile_images
 from .models import ACTIVATIONS, VAE, build_model
+from .objectives import gaussian_kl_per_dim
 from .pair_io import CheckpointError, read_checkpoint_pair, register_family, write_checkpoint_pair
 
 FAMILY = "sprites-vae"
@@ -115,25 +119,22 @@ def posterior_params(model: VAE, images: torch.Tensor, batch_size: int = 4096) -
     return torch.cat(mus).double().numpy(), torch.cat(lvs).double().numpy()
 
 
-def kl_per_dim(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """Mean over images of KL(q(z_j|x) || N(0, 1)) per dimension, nats."""
-    return 0.5 * (mu ** 2 + np.exp(logvar) - logvar - 1.0).mean(0)
-
-
 @torch.no_grad()
 def sprite_metrics(model: VAE, test: sp.Sprites, full: sp.Sprites | None = None) -> dict:
-    """Test -ELBO terms, KL per dimension, active units and MIG (posterior means of every combination)."""
+    """Test -ELBO terms, KL per dimension, active units (:func:`vae_core.analysis.active_units`) and MIG
+    (posterior means of every combination)."""
     from .objectives import evaluate
 
     m = evaluate(model, test.flat(), iwae_k=0)
     mu_t, lv_t = posterior_params(model, test.flat())
+    kl_t = gaussian_kl_per_dim(torch.from_numpy(mu_t), torch.from_numpy(lv_t)).mean(0)
     full = full if full is not None else sp.make_sprites()
     mu, _ = posterior_params(model, full.flat())
     res = mig(mu, full.factors)
     return {
         "neg_elbo": float(m["neg_elbo"]), "recon": float(m["recon"]), "kl": float(m["kl"]),
-        "kl_per_dim": [float(v) for v in kl_per_dim(mu_t, lv_t)],
-        "active_units": int((mu_t.var(0) > 0.01).sum()),
+        "kl_per_dim": [float(v) for v in kl_t],
+        "active_units": active_units(mu_t)[0],
         "mig": res.mig,
         "mig_per_factor": dict(zip(sp.FACTOR_NAMES, (float(v) for v in res.per_factor))),
         "mi_normalised": [[float(v) for v in row] for row in res.normalised_mi],  # (latent, factor)
@@ -153,44 +154,68 @@ def traversal(model: VAE, z0: np.ndarray, dims, values) -> np.ndarray:
     return x.reshape(len(dims), len(values), sp.IMAGE_SIZE, sp.IMAGE_SIZE).numpy()
 
 
-def dominant_factors(mi_normalised, kl: np.ndarray, active_kl: float = ACTIVE_KL) -> list[dict]:
-    """For each dimension: its KL, whether it is active (KL > ``active_kl`` nats), the factor it holds most
-    information about and that factor's share I(z_j; v_k) / H(v_k), and the runner-up factor's share."""
+@dataclass(frozen=True)
+class DimFactor:
+    """One latent dimension of a sprite model: its KL, whether it is active, and the factor it holds most."""
+
+    dim: int
+    kl: float  # mean KL(q(z_j|x) || N(0, 1)) over the test sprites, nats
+    active: bool  # kl > ACTIVE_KL
+    factor: str  # the factor with the largest share I(z_j; v_k) / H(v_k)
+    share: float
+    second: str  # the runner-up factor and its share
+    second_share: float
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One model of a β sweep, from the test metrics stored in its JSON."""
+
+    name: str | None
+    beta: float
+    mig: float
+    mig_per_factor: dict[str, float]  # the gap of each factor, by name
+    kl: float  # nats per sprite
+    recon: float  # nats per sprite
+    neg_elbo: float  # nats per sprite
+    active_dims: int  # dimensions with mean KL above ACTIVE_KL
+
+
+def dominant_factors(mi_normalised, kl: np.ndarray, active_kl: float = ACTIVE_KL) -> list[DimFactor]:
+    """For each dimension, largest KL first: its KL, whether it is active (KL > ``active_kl`` nats), the factor it
+    holds most information about and that factor's share I(z_j; v_k) / H(v_k), and the runner-up's share."""
     mi = np.asarray(mi_normalised, dtype=np.float64)
     rows = []
     for j in np.argsort(-np.asarray(kl)):
         order = np.argsort(-mi[j])
-        rows.append({"dim": int(j), "kl": float(kl[j]), "active": bool(kl[j] > active_kl),
-                     "factor": sp.FACTOR_NAMES[order[0]], "share": float(mi[j, order[0]]),
-                     "second": sp.FACTOR_NAMES[order[1]], "second_share": float(mi[j, order[1]])})
+        rows.append(DimFactor(dim=int(j), kl=float(kl[j]), active=bool(kl[j] > active_kl),
+                              factor=sp.FACTOR_NAMES[order[0]], share=float(mi[j, order[0]]),
+                              second=sp.FACTOR_NAMES[order[1]], second_share=float(mi[j, order[1]])))
     return rows
 
 
-def sweep_rows(metas: list[dict]) -> list[dict]:
+def sweep_rows(metas: list[dict]) -> list[SweepRow]:
     """One row per model of a β sweep (sorted by β): β, MIG and its per-factor gaps, KL, -ELBO, and the number of
     active dimensions (mean KL above ``ACTIVE_KL``)."""
     rows = []
     for m in metas:
         tm = m.get("test_metrics", {})
-        row = {"name": m.get("name"), "beta": float(m["beta"]), "mig": float(tm["mig"]),
-               "kl": float(tm["kl"]), "recon": float(tm["recon"]), "neg_elbo": float(tm["neg_elbo"]),
-               "active_dims": int((np.asarray(tm["kl_per_dim"]) > ACTIVE_KL).sum())}
-        row.update({f"mig_{f}": float(tm["mig_per_factor"][f]) for f in sp.FACTOR_NAMES})
-        rows.append(row)
-    return sorted(rows, key=lambda r: r["beta"])
+        rows.append(SweepRow(
+            name=m.get("name"), beta=float(m["beta"]), mig=float(tm["mig"]),
+            mig_per_factor={f: float(tm["mig_per_factor"][f]) for f in sp.FACTOR_NAMES},
+            kl=float(tm["kl"]), recon=float(tm["recon"]), neg_elbo=float(tm["neg_elbo"]),
+            active_dims=int((np.asarray(tm["kl_per_dim"]) > ACTIVE_KL).sum())))
+    return sorted(rows, key=lambda r: r.beta)
 
 
 def tile(images: np.ndarray, pad: int = 2, fill: float = 0.35) -> np.ndarray:
-    """(R, C, H, W) images -> one (R*H + (R-1)*pad, C*W + (C-1)*pad) array with ``fill`` between cells."""
+    """(R, C, H, W) images -> one (R*H + (R-1)*pad, C*W + (C-1)*pad) float32 array with ``fill`` between cells
+    (:func:`vae_core.images.tile`, one grid row per traversal row)."""
     r, c, h, w = images.shape
-    out = np.full((r * h + (r - 1) * pad, c * w + (c - 1) * pad), fill, dtype=np.float32)
-    for i in range(r):
-        for j in range(c):
-            out[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = images[i, j]
-    return out
+    return tile_images(np.asarray(images, dtype=np.float32).reshape(r * c, h, w), c, pad=pad, fill=fill)
 
 
-def single_factor_dims(rows: list[dict], ratio: float = 2.0) -> list[dict]:
+def single_factor_dims(rows: list[DimFactor], ratio: float = 2.0) -> list[DimFactor]:
     """The active dimensions of :func:`dominant_factors` whose main factor's share is at least ``ratio`` times the
     runner-up's: the dimensions a traversal should show moving one factor."""
-    return [r for r in rows if r["active"] and r["share"] >= ratio * max(r["second_share"], 1e-12)]
+    return [r for r in rows if r.active and r.share >= ratio * max(r.second_share, 1e-12)]

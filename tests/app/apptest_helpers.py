@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Image
 
 from ui.state import SHIPPED_DIR
 
@@ -19,6 +20,11 @@ def shipped(name: str) -> bool:
 
 def ok(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
+
+
+def image_captions(at: AppTest) -> list[str]:
+    """The caption of every st.image in the page's main area, in page order."""
+    return [img.caption for e in at.main if isinstance(e, Image) for img in e.proto.imgs]
 
 
 def new_app(name: str, timeout: float = 180, **state) -> AppTest:

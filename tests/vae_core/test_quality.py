@@ -127,10 +127,13 @@ def test_score_model_and_stored_scores(tmp_path):
     clf = q.MnistClassifier()
     ref = q.classify(clf, torch.rand(300, 784, generator=torch.Generator().manual_seed(1)))[0]
     res = q.score_model(model, 200, 0, "bernoulli", clf, ref)
-    f, p = q.classify(clf, q.prior_samples(model, 200, seed=0))
-    assert res["fid"] == pytest.approx(q.fid_from_features(f, ref))
-    assert res["inception_score"] == pytest.approx(q.inception_score(p))
-    assert res["class_counts"].sum() == 200 and res["samples"].shape == (32, 784)
+    x = q.prior_samples(model, 200, seed=0)
+    f, p = q.classify(clf, x)
+    assert res.fid == pytest.approx(q.fid_from_features(f, ref))
+    assert res.inception_score == pytest.approx(q.inception_score(p))
+    assert res.n == 200 and res.class_counts.sum() == 200 and res.samples.shape == (32, 784)
+    np.testing.assert_array_equal(res.class_counts, np.bincount(p.argmax(1), minlength=10))
+    np.testing.assert_array_equal(res.samples, x[:32].numpy())
     # stored scores: digit checkpoints only, by FID, unmeasured last
     for name, fid in (("b", 5.0), ("a", 2.0), ("c", None)):
         tm = {"neg_elbo": 100.0} if fid is None else {"fid": fid, "inception_score": 3.0, "neg_elbo": 100.0}
@@ -138,8 +141,10 @@ def test_score_model_and_stored_scores(tmp_path):
     write_checkpoint_pair(tmp_path / "other", {"w": torch.zeros(2)}, {"family": "sprites-vae"})
     (tmp_path / "broken.json").write_text("{not json")
     rows = q.stored_scores(tmp_path)
-    assert [r["name"] for r in rows] == ["a", "b", "c"]
-    assert rows[0]["fid"] == 2.0 and rows[2]["fid"] is None and rows[2]["neg_elbo"] == 100.0
+    assert [r.name for r in rows] == ["a", "b", "c"]
+    assert rows[0].fid == 2.0 and rows[2].fid is None and rows[2].neg_elbo == 100.0
+    assert q.stored_score("x", {"test_metrics": {"fid": True, "inception_score": "3"}}) == q.StoredScore(
+        "x", None, None, None)  # only real numbers count
 
 
 def test_cli_trains_saves_and_scores(tmp_path, capsys):

@@ -78,17 +78,17 @@ def test_dominant_factors_and_sweep_rows():
     mi[0, 3], mi[0, 4] = 0.9, 0.1  # z0 holds x
     mi[2, 1], mi[2, 0] = 0.6, 0.2  # z2 holds scale
     rows = dominant_factors(mi, np.array([3.0, 0.01, 1.5]))
-    assert [r["dim"] for r in rows] == [0, 2, 1]  # by KL, largest first
-    assert rows[0]["factor"] == "x" and rows[0]["second"] == "y" and rows[0]["share"] == 0.9
-    assert rows[1]["factor"] == "scale" and rows[1]["active"] and not rows[2]["active"]
+    assert [r.dim for r in rows] == [0, 2, 1]  # by KL, largest first
+    assert rows[0].factor == "x" and rows[0].second == "y" and rows[0].share == 0.9
+    assert rows[1].factor == "scale" and rows[1].active and not rows[2].active
     metas = [{"name": f"b{b}", "beta": b, "test_metrics": {
         "mig": b / 10, "kl": 1.0, "recon": 2.0, "neg_elbo": 3.0, "kl_per_dim": [0.05, 0.2, 3.0],
         "mig_per_factor": {f: 0.1 for f in sp.FACTOR_NAMES}}} for b in (8.0, 1.0, 4.0)]
-    assert [r["beta"] for r in sweep_rows(metas)] == [1.0, 4.0, 8.0]
-    assert sweep_rows(metas)[0]["active_dims"] == 2  # KL above 0.1 nats
+    assert [r.beta for r in sweep_rows(metas)] == [1.0, 4.0, 8.0]
+    assert sweep_rows(metas)[0].active_dims == 2  # KL above 0.1 nats
     # z0: 0.9 vs 0.1 (clean); z2: 0.6 vs 0.2 (clean at ratio 2, not at 4); z1 inactive
-    assert [r["dim"] for r in single_factor_dims(rows)] == [0, 2]
-    assert [r["dim"] for r in single_factor_dims(rows, ratio=4)] == [0]
+    assert [r.dim for r in single_factor_dims(rows)] == [0, 2]
+    assert [r.dim for r in single_factor_dims(rows, ratio=4)] == [0]
 
 
 def test_training_cli_tiny_run(tmp_path, capsys):
@@ -111,10 +111,10 @@ def test_shipped_sweep_mig_rises_with_beta():
     assert "sprites-beta1" in names and any(n != "sprites-beta1" for n in names), names
     metas = [load_sprite_model(p)[1] for p in paths]
     rows = sweep_rows(metas)
-    base = next(r for r in rows if r["beta"] == 1.0)
-    best = max((r for r in rows if 4 <= r["beta"] <= 8), key=lambda r: r["mig"])
-    assert best["mig"] > base["mig"] + 0.05, rows
-    best_meta = next(m for m in metas if float(m["beta"]) == best["beta"])
+    base = next(r for r in rows if r.beta == 1.0)
+    best = max((r for r in rows if 4 <= r.beta <= 8), key=lambda r: r.mig)
+    assert best.mig > base.mig + 0.05, rows
+    best_meta = next(m for m in metas if float(m["beta"]) == best.beta)
     best_dims = dominant_factors(np.asarray(best_meta["test_metrics"]["mi_normalised"]),
                                  np.asarray(best_meta["test_metrics"]["kl_per_dim"]))
     assert len(single_factor_dims(best_dims)) >= 3  # most active dimensions hold one factor
@@ -124,6 +124,25 @@ def test_shipped_sweep_mig_rises_with_beta():
 
     full = sp.make_sprites()
     for r in (base, best):
-        model, _ = load_sprite_model(CKPT / r["name"])
+        model, _ = load_sprite_model(CKPT / r.name)
         mu, _ = posterior_params(model, full.flat())
-        assert mig(mu, full.factors).mig == pytest.approx(r["mig"], abs=2e-3)
+        assert mig(mu, full.factors).mig == pytest.approx(r.mig, abs=2e-3)
+
+
+def test_sprite_metrics_kl_and_active_units_use_the_one_definitions():
+    from vae_core.analysis import AU_THRESHOLD
+    from vae_core.sprites_vae import posterior_params, sprite_metrics
+
+    m = _tiny()
+    with torch.no_grad():  # one dimension made to move with the input, one made constant
+        m.fc_mu.weight[0] *= 50.0
+        m.fc_mu.weight[1] = 0.0
+    test, full = sp.make_sprites(64, seed=1), sp.make_sprites(128, seed=2)
+    res = sprite_metrics(m, test, full)
+    mu, lv = posterior_params(m, test.flat())
+    kl = 0.5 * (mu ** 2 + np.exp(lv) - lv - 1.0).mean(0)  # written out independently, float64
+    np.testing.assert_allclose(res["kl_per_dim"], kl, rtol=1e-5)
+    var = mu.var(0, ddof=1)  # Burda et al.: the unbiased variance of the posterior means
+    assert res["active_units"] == int((var > AU_THRESHOLD).sum())
+    assert var[0] > AU_THRESHOLD and var[1] == 0.0
+    assert res["mig_samples"] == 128
