@@ -38,13 +38,18 @@ def map_figure(mu: np.ndarray, words: list[str], z: np.ndarray, path: np.ndarray
     return fig
 
 
-def apply_click(event, mu: np.ndarray) -> None:
+def slider_range(mu: np.ndarray) -> float:
+    """Half-width of the z sliders: ±4 prior standard deviations, wider if a test word's μ lies further out."""
+    return float(max(4.0, np.ceil(np.abs(mu).max() * 20) / 20))
+
+
+def apply_click(event, mu: np.ndarray, r: float) -> None:
     """A newly clicked word moves the sliders to its μ (before they are drawn)."""
     sel = selected_indices(event)
     if sel and st.session_state.get("wm_last_click") != sel[0]:
         st.session_state["wm_last_click"] = sel[0]
-        st.session_state["wm_z1"] = float(np.clip(mu[sel[0], 0], -4, 4))
-        st.session_state["wm_z2"] = float(np.clip(mu[sel[0], 1], -4, 4))
+        st.session_state["wm_z1"] = float(np.clip(mu[sel[0], 0], -r, r))
+        st.session_state["wm_z2"] = float(np.clip(mu[sel[0], 1], -r, r))
         st.session_state["wm_source"] = "click"
 
 
@@ -84,14 +89,15 @@ def main() -> None:
     st.caption("Two numbers cannot hold which of 30,000 words you mean: at 2-D the code stores a word's *kind* "
                "(length, common endings, letters) and the decoder fills in a likely word of that kind.")
 
-    apply_click(st.session_state.get("wm_map"), mu)
-    st.session_state.setdefault("wm_z1", float(np.clip(mu[0, 0], -4, 4)))
-    st.session_state.setdefault("wm_z2", float(np.clip(mu[0, 1], -4, 4)))
+    r = slider_range(mu)
+    apply_click(st.session_state.get("wm_map"), mu, r)
+    st.session_state.setdefault("wm_z1", float(mu[0, 0]))
+    st.session_state.setdefault("wm_z2", float(mu[0, 1]))
     left, right = st.columns([1.6, 1], gap="large")
     with right:
         st.subheader("Decode a point")
-        z1 = st.slider("z₁", -4.0, 4.0, step=0.05, key="wm_z1")
-        z2 = st.slider("z₂", -4.0, 4.0, step=0.05, key="wm_z2")
+        z1 = st.slider("z₁", -r, r, step=0.01, key="wm_z1")
+        z2 = st.slider("z₂", -r, r, step=0.01, key="wm_z2")
         temp = st.slider("sampling temperature", 0.2, 2.0, 1.0, step=0.1, key="wm_temp",
                          help="each letter drawn from softmax(logits / T): low T ≈ greedy, high T ≈ random")
         n_s = st.slider("sampled words", 1, 12, 6, key="wm_nsamples")
