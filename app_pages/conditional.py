@@ -3,18 +3,17 @@
 Works with a CVAE (q(z|x,y), p(x|z,y)); with a plain VAE active it borrows the shipped ``mnist-cvae-z2``.
 """
 
-import numpy as np
 import streamlit as st
 
-from ui.images import strip, to_image_cell, wrap_strip
+from ui.compute.conditional import swap_grid, swap_rows
+from ui.images import GREY, to_image_cell, wrap_strip
 from ui.pickers import digit_picker
 from ui.state import get_model, require_data, require_model
 from vae_core import CheckpointError
-from vae_core.applications import class_samples, class_swap
-from vae_core.latent import encode_dataset, manifold_grid
+from vae_core.applications import class_samples
+from vae_core.latent import manifold_grid
 
 CVAE_KEY = "shipped/mnist-cvae-z2"
-GAP = 1.0  # white separator between a source digit and its ten decodings
 
 
 def bump(key: str) -> None:
@@ -78,31 +77,19 @@ def main() -> None:
     st.session_state.setdefault("cv_zseed", 0)
     c3.button("Other rows", icon=":material/casino:", key="cv_zresample", on_click=bump, args=("cv_zseed",),
               width="stretch", help="New random test digits (the first row stays the picked one) or new prior draws.")
-    rng = np.random.default_rng(int(st.session_state["cv_zseed"]))
-    src_images = None
+    zseed = int(st.session_state["cv_zseed"])
     if src == "test digits":
         with st.columns([1.5, 1.8])[0]:
             i0 = digit_picker(data, key="cv_pick", label="First row's digit", default_class=7)
-        others = rng.choice(len(data), size=n_z - 1, replace=False) if n_z > 1 else np.array([], int)
-        idx = np.r_[i0, others].astype(int)
-        src_images = data.images[idx]
-        mu, _ = encode_dataset(am.model, src_images, data.labels[idx])
-        z = mu
-        row_notes = [f"test #{i} (a {names[int(data.labels[i])]})" for i in idx]
+        rows = swap_rows(am.model, n_z, zseed, data.images, data.labels, first=i0)
+        sources = data.images[rows.indices].numpy()
+        row_notes = [f"test #{i} (a {names[int(data.labels[i])]})" for i in rows.indices]
     else:
-        z = rng.standard_normal((n_z, d)).astype(np.float32)
+        rows = swap_rows(am.model, n_z, zseed)
+        sources = None
         row_notes = [f"z{j + 1}" for j in range(n_z)]
-    swap = class_swap(am.model, z).numpy().reshape(n_z, K, 28, 28)
-    rows = []
-    for j in range(n_z):
-        row = strip(swap[j])
-        if src_images is not None:
-            row = np.concatenate([src_images[j].numpy().reshape(28, 28), np.full((28, 6), GAP, np.float32), row], 1)
-        rows.append(row)
-    sep = np.full((2, rows[0].shape[1]), 0.35, np.float32)
-    grid = np.concatenate([r if k == 0 else np.concatenate([sep, r]) for k, r in enumerate(rows)])
-    st.image(to_image_cell(grid, 84), width="stretch")
-    head = "First column: the test digit whose style is borrowed; then " if src_images is not None else "Columns: "
+    st.image(to_image_cell(swap_grid(rows, sources, fill=GREY), 84), width="stretch")
+    head = "First column: the test digit whose style is borrowed; then " if sources is not None else "Columns: "
     st.caption(f"{head}the classes {names[0]}–{names[-1]}, left to right. Rows: " + "; ".join(row_notes) + ".")
     st.markdown(
         "**Why every row looks like one hand.** Each row is ONE code z decoded ten times with a different label y. "

@@ -4,29 +4,19 @@
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 from PIL import Image
 
+from ui.compute.inpainting import TOL, complete, random_steps
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_picker
 from ui.state import require_data, require_model
-from vae_core.applications import (
-    MASKS,
-    completion_spread,
-    inpaint,
-    known_pixel_change,
-    make_mask,
-    mask_from_canvas,
-    mask_overlay,
-    missing_pixel_error,
-)
+from vae_core.applications import MASKS, make_mask, mask_from_canvas, mask_overlay
 
 DRAWN = "drawn"
 MASK_LABELS = {"top": "top half", "bottom": "bottom half", "left": "left half", "right": "right half",
                "centre": "centre square", "random box": "random box", "random pixels": "random pixels (50 %)",
                DRAWN: "drawn by you"}
 HOLE = (0.86, 0.22, 0.22)  # colour of a missing pixel in the "masked input" picture
-TOL = 1e-4
 CANVAS = 280
 
 
@@ -113,7 +103,7 @@ def main() -> None:
         n_samples = st.slider("Number of completions (independent chains)", 1, 12, 6, key="inp_n")
         stoch_set = st.slider("Random steps before settling", 0, 200, 20, key="inp_stoch",
                               help="Values at or above the iteration limit make every step random.")
-        stoch = min(int(stoch_set), int(n_iter))
+        stoch = random_steps(stoch_set, n_iter)
         st.caption(
             "**Random steps** draw z from q(z|x): each chain gets its own guesses, so completions can come out "
             "different — but they never fully settle, since every step adds fresh randomness. **Steady steps** use "
@@ -136,33 +126,26 @@ def main() -> None:
         c2.button("Run again", icon=":material/casino:", key="inp_rerun", on_click=bump, args=("inp_seed",),
                   width="stretch", help="New random draws for every chain.")
 
-    res = inpaint(am.model, x, mask, n_iter=int(n_iter), n_samples=int(n_samples), y=y,
-                  generator=torch.Generator().manual_seed(int(st.session_state["inp_seed"])), tol=TOL,
-                  fill=0.0 if fill == "black" else "random", stochastic_steps=int(stoch))
-    comp = res["completions"]
-    miss = res["mask"]
-    known_diff = known_pixel_change(comp, x, miss)
-    err = missing_pixel_error(comp, x, miss).numpy()
-    spread = completion_spread(comp, miss)
-    its, conv = res["iterations"].numpy(), res["converged"].numpy()
+    res = complete(am.model, x, mask, n_iter, n_samples, stoch_set, fill, int(st.session_state["inp_seed"]), y=y)
+    its, conv = res.iterations, res.converged
 
     # ---------------------------------------------------------------------------------------------- results
     st.subheader("Result")
-    n_hole = int(miss.sum())
+    n_hole = res.n_hole
     c1, c2, c3 = st.columns([1, 1, 2.4], gap="medium")
     c1.image(to_image(x.numpy(), PX), width=PX,
              caption=f"original: test #{idx} (a {names[int(data.labels[idx])]})")
-    c2.image(rgb_image(mask_overlay(x, miss, HOLE), PX), width=PX,
+    c2.image(rgb_image(mask_overlay(x, res.mask, HOLE), PX), width=PX,
              caption=f"input: {n_hole} of 784 pixels missing (red)")
     with c3:
-        st.metric("max |completion − original| over the known pixels", f"{known_diff:g}",
+        st.metric("max |completion − original| over the known pixels", f"{res.known_change:g}",
                   help="over every completion and every known pixel. Exactly 0: known pixels are copied, never "
                        "redrawn.")
         m2, m3 = st.columns(2)
-        m2.metric("error in the hole", f"{np.nanmean(err):.3f}",
+        m2.metric("error in the hole", f"{res.hole_error:.3f}",
                   help="mean |completion − truth| over the missing pixels (0–1 per pixel), averaged over the "
                        "completions. The chains never saw the truth.")
-        m3.metric("spread of the completions", f"{spread:.3f}",
+        m3.metric("spread of the completions", f"{res.spread:.3f}",
                   help="pixel-wise standard deviation across the completions, averaged over the hole (0 = identical)")
         st.caption("Completions agree closely when the visible part leaves little doubt, after steady steps, or when "
                    "a 2-D latent space has room for only one good answer; a 20-D model gives more variety.")
@@ -171,17 +154,17 @@ def main() -> None:
                 "samples; the hole's final pixels are decode(μ) of the last picture)")
     caps = [f"chain {j + 1}: {int(its[j])} step{'s' if its[j] != 1 else ''}"
             + (" · settled" if conv[j] else " · hit the limit") for j in range(len(its))]
-    show_digits(comp.numpy(), caps, size=PX if n_samples <= 6 else 112, per_row=min(int(n_samples), 6))
+    show_digits(res.completions, caps, size=PX if n_samples <= 6 else 112, per_row=min(int(n_samples), 6))
 
     # ---------------------------------------------------------------------------------------------- convergence
     st.subheader("Convergence")
-    ct = res["chain_trace"].numpy()
+    ct = res.chain_trace
     steps = np.arange(1, ct.shape[0] + 1)
     fig = go.Figure()
     for j in range(ct.shape[1]):
         fig.add_trace(go.Scatter(x=steps, y=ct[:, j], mode="lines", name=f"chain {j + 1}", opacity=0.55,
                                  line=dict(width=1.2), connectgaps=False))
-    fig.add_trace(go.Scatter(x=steps, y=res["trace"].numpy(), mode="lines", name="mean of running chains",
+    fig.add_trace(go.Scatter(x=steps, y=res.trace, mode="lines", name="mean of running chains",
                              line=dict(color="black", width=3)))
     fig.add_hline(y=TOL, line_dash="dash", line_color="#2ca02c", annotation_text=f"stop below {TOL:g}",
                   annotation_position="bottom left")
