@@ -12,10 +12,10 @@ clock: every frame the component draws is stamped with performance.now() and its
 * the server process's CPU time during the sweep (as % of one core) and its resident memory before and
   after (MB), read from /proc; Streamlit reruns during the sweep (should be 0).
 
-No assertions: figures go in the README.
+No assertions: figures go in the README.  Run from the repository root:
 
-    VAE_DATA_DIR=... python bench/live_fps.py [--models mnist-z2,mnist-z20] [--seconds 5] [--sessions 1]
-    VAE_DATA_DIR=... python bench/live_fps.py --sessions 6
+    VAE_DATA_DIR=... .venv/bin/python -m bench.live_fps [--models mnist-z2,mnist-z20] [--seconds 5] [--sessions 1]
+    VAE_DATA_DIR=... .venv/bin/python -m bench.live_fps --sessions 6
 """
 
 from __future__ import annotations
@@ -24,40 +24,14 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, stop_server  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, start_server, stop_server
 
 HARNESS = ROOT / "tests" / "browser" / "live_harness_app.py"
 SEL = '[data-testid="live-latent-map"][data-frames]'
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def start(script: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    log = open(Path(tempfile.gettempdir()) / f"vae-live-bench-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError(f"server did not start; see {log.name}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -159,7 +133,7 @@ async def run_model(browser, url: str, proc, model: str, args) -> None:
 async def main_async(args) -> None:
     from playwright.async_api import async_playwright
 
-    proc, url = start(ROOT / "app.py" if args.app else HARNESS)
+    proc, url = start_server(script=ROOT / "app.py" if args.app else HARNESS)
     try:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

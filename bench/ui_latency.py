@@ -10,9 +10,9 @@ for each press, the time until the decoded image's src changes.  Two series:
   redrawing the map of the previous one; this measures sustained update rate more than latency.
 
 Prints p50 / p95 in ms for both, and the cold start: server launch -> first page interactive.
-No assertions: figures go in the README.
+No assertions: figures go in the README.  Run from the repository root:
 
-    VAE_DATA_DIR=... python bench/ui_latency.py [--n 40] [--pause 0.3]
+    VAE_DATA_DIR=... .venv/bin/python -m bench.ui_latency [--n 40] [--pause 0.3]
 """
 
 from __future__ import annotations
@@ -21,12 +21,8 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.browser.conftest import launch_chromium, start_server, stop_server, wait_idle  # noqa: E402
+from tests.browser.conftest import launch_chromium, start_server, stop_server, wait_idle
 
 IMG = '[data-testid="stMain"] [data-testid="stImage"] img'
 

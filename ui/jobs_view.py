@@ -31,7 +31,8 @@ def job_fragment(manager, state_key: str, body: Callable, poll_s: float = 1.0, r
 
 def wait_first_reports(job, timeout: float = 1.0) -> None:
     """Right after the start, give the training thread a moment (sleeping, so it gets the CPU) to emit its first
-    reports (~0.1 s on an idle machine), so that the first points are drawn in this run instead of the next poll."""
+    reports (``python -m bench.lab_epoch`` measures that time), so that the first points are drawn in this run
+    instead of the next poll."""
     deadline = time.monotonic() + timeout
     while job.active and time.monotonic() < deadline and not any(m.reports for m in job.members):
         time.sleep(0.03)

@@ -26,9 +26,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int | None = None, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(port: int | None = None, env: dict | None = None, script: Path | None = None,
+                 ) -> tuple[subprocess.Popen, str]:
+    """``streamlit run`` of ``script`` (default: the app) on a free local port, once its health check answers."""
     port = port or _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     log = open(Path(tempfile.gettempdir()) / f"vae-explorer-streamlit-{port}.log", "w")
