@@ -48,7 +48,7 @@ def main() -> int:
         cfg = TrainConfig(latent_dim=args.latent, hidden_dims=hidden, beta=b, epochs=args.epochs,
                           log_every=args.log_every, seed=0)
 
-        def cb(r, i=i) -> None:
+        def cb(_report, i=i) -> None:  # the Trainer passes each report; only its time matters here
             first.setdefault(i, time.perf_counter() - t0)
 
         trainers.append(Trainer(data.images, cfg, data.labels, callback=cb))
@@ -64,7 +64,7 @@ def main() -> int:
           f"{len(data):,} images in lockstep: {wall:.2f} s wall (model build {t_build:.2f} s)")
     print(f"seconds per model-epoch: {wall / model_epochs:.2f}")
     print(f"time to first report: first model {min(first.values()):.2f} s, all models {max(first.values()):.2f} s")
-    for b, tr in zip(betas, trainers):
+    for b, tr in zip(betas, trainers, strict=True):
         last = tr.result.epoch_reports[-1]
         print(f"  β={b:<5g} train recon {last.recon:7.2f}  KL {last.kl:6.2f} nats/image  "
               f"({tr.result.samples_per_s:,.0f} img/s)")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import time
@@ -99,8 +100,8 @@ async def sweep(page, seconds: float, driver: str, rate: float) -> dict:
     live = await page.evaluate("(sel) => { const s = document.querySelector(sel).__live;"
                                " return {ms: s.ms, stamps: s.stamps}; }", SEL)
     stamps = [s for s in live["stamps"] if t_start <= s <= t_end]
-    ms = [m for m, s in zip(live["ms"], live["stamps"]) if t_start <= s <= t_end]
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    ms = [m for m, s in zip(live["ms"], live["stamps"], strict=True) if t_start <= s <= t_end]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     return {"frames": len(stamps), "seconds": (t_end - t_start) / 1000, "ms": ms, "gaps": gaps, "moves": k}
 
 

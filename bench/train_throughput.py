@@ -162,14 +162,14 @@ def main(argv: list[str] | None = None) -> int:
             runners[name].run(args.warmup)
             rates[name].append(measure(runners[name], args.steps))
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in rates.items()) + " samples/s")
-    ratios = [o / s for o, s in zip(rates["ours"], rates["seed"])]
+    ratios = [o / s for o, s in zip(rates["ours"], rates["seed"], strict=True)]
     for k, v in rates.items():
         label = {"seed": "seed DataLoader loop", "ours": "vae_core Trainer"}.get(k, "Trainer, fast=False")
         print(f"{label:22s} {statistics.median(v):>8,.0f} samples/s median, {max(v):>8,.0f} best round")
     print(f"ratio ours/seed: {statistics.median(ratios):.2f}x (median of per-round ratios; "
           f"range {min(ratios):.2f}-{max(ratios):.2f}x); best/best {max(rates['ours']) / max(rates['seed']):.2f}x")
     if args.plain:
-        ag = [o / a for o, a in zip(rates["ours"], rates["ours-plain"])]
+        ag = [o / a for o, a in zip(rates["ours"], rates["ours-plain"], strict=True)]
         print(f"fast path / plain path: {statistics.median(ag):.2f}x (median of per-round ratios; "
               f"range {min(ag):.2f}-{max(ag):.2f}x)")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")

@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     ebar = tqdm(total=len(test_data), unit="image", file=sys.stderr,
                 desc=f"test evaluation (IWAE k={args.iwae_k})" if args.iwae_k else "test evaluation")
 
-    def on_eval(done: int, total: int, so_far: dict) -> None:
+    def on_eval(done: int, _total: int, so_far: dict) -> None:  # evaluate_likelihood passes the total too
         ebar.update(done - ebar.n)
         ebar.set_postfix({k: f"{v:.2f}" for k, v in so_far.items()})
 

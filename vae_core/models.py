@@ -18,6 +18,7 @@ A label ``y`` is an int or a tensor of N class indices; one label serves every r
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -38,7 +39,7 @@ class ForwardOutput(NamedTuple):
 def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
     act = ACTIVATIONS[activation]
     layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         layers += [nn.Linear(a, b), act()]
     return nn.Sequential(*layers)
 

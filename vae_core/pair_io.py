@@ -135,10 +135,10 @@ def _write_tmp(folder: Path, final_name: str, data: bytes) -> str:
             os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
+        Path(tmp).chmod(0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            Path(tmp).unlink()
         raise
     return tmp
 
@@ -149,10 +149,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _write_tmp(path.parent, path.name, data)
     try:
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            Path(tmp).unlink()
         raise
 
 
@@ -271,9 +271,9 @@ def _write_pair_bytes(path: str | os.PathLike, weights: bytes, meta: bytes, over
             tmps.append(tw)
             tj = _write_tmp(folder, jpath.name, meta)
             tmps.append(tj)
-            os.replace(tw, wpath)  # weights first (unlisted until the JSON exists) ...
+            Path(tw).replace(wpath)  # weights first (unlisted until the JSON exists) ...
             tmps.remove(tw)
-            os.replace(tj, jpath)  # ... then the JSON: the commit
+            Path(tj).replace(jpath)  # ... then the JSON: the commit
             tmps.remove(tj)
             _fsync_dir(folder)
     except OSError as exc:
@@ -281,7 +281,7 @@ def _write_pair_bytes(path: str | os.PathLike, weights: bytes, meta: bytes, over
     finally:
         for t in tmps:
             with contextlib.suppress(OSError):
-                os.unlink(t)
+                Path(t).unlink()
     return wpath, jpath
 
 

@@ -8,6 +8,7 @@ the architecture and every tensor's shape before anything is built.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ def _shapes(arch: dict) -> dict[str, tuple[int, ...]]:
     h, d, n = arch["hidden_dims"], arch["latent_dim"], INPUT_DIM
     shapes: dict[str, tuple[int, ...]] = {}
     for prefix, sizes in (("encoder", [n, *h]), ("decoder", [d, *reversed(h)])):
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (a, b) in enumerate(itertools.pairwise(sizes)):
             shapes[f"{prefix}.{2 * i}.weight"], shapes[f"{prefix}.{2 * i}.bias"] = (b, a), (b,)
     for head in ("fc_mu", "fc_logvar"):
         shapes[f"{head}.weight"], shapes[f"{head}.bias"] = (d, h[-1]), (d,)
@@ -136,7 +137,7 @@ def sprite_metrics(model: VAE, test: sp.Sprites, full: sp.Sprites | None = None)
         "kl_per_dim": [float(v) for v in kl_t],
         "active_units": active_units(mu_t)[0],
         "mig": res.mig,
-        "mig_per_factor": dict(zip(sp.FACTOR_NAMES, (float(v) for v in res.per_factor))),
+        "mig_per_factor": dict(zip(sp.FACTOR_NAMES, (float(v) for v in res.per_factor), strict=True)),
         "mi_normalised": [[float(v) for v in row] for row in res.normalised_mi],  # (latent, factor)
         "mig_samples": len(full),
     }

@@ -233,7 +233,7 @@ class Trainer:
 
     def _snapshot(self) -> None:
         with torch.no_grad():
-            for q, p in zip(self.good, self.params):
+            for q, p in zip(self.good, self.params, strict=True):
                 q.copy_(p)
         self.good_step = self.step_no
 
@@ -247,7 +247,7 @@ class Trainer:
 
     def _restore(self) -> None:
         with torch.no_grad():
-            for p, q in zip(self.params, self.good):
+            for p, q in zip(self.params, self.good, strict=True):
                 p.copy_(q)
 
     def _flush(self) -> None:

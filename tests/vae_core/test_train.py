@@ -110,10 +110,10 @@ def test_fast_path_trains_like_the_plain_path(digits, conditional):
         fast.step()
         plain.step()
     # same eps draws, same data order; only floating-point summation order differs
-    for (k, a), b in zip(fast.model.state_dict().items(), plain.model.state_dict().values()):
+    for (k, a), b in zip(fast.model.state_dict().items(), plain.model.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
     assert len(fast.result.history) == len(plain.result.history) == 10
-    for ra, rb in zip(fast.result.history, plain.result.history):
+    for ra, rb in zip(fast.result.history, plain.result.history, strict=True):
         assert ra.loss == pytest.approx(rb.loss, rel=1e-5)
         assert ra.kl_per_dim == pytest.approx(rb.kl_per_dim, rel=1e-4, abs=1e-6)
 
@@ -189,7 +189,7 @@ def test_interleaved_trainers_match_each_trained_alone(digits):
             for t in together:
                 t.step()
             torch.randn(3)  # someone else using the global RNG between steps changes nothing
-    for a, t in zip(alone, together):
+    for a, t in zip(alone, together, strict=True):
         wa, wt = _weights(a.model), _weights(t.model)
         assert all(torch.equal(wa[k], wt[k]) for k in wa)
         assert [r.loss for r in a.history] == [r.loss for r in t.result.history]

@@ -113,7 +113,7 @@ def iwae_curve(model, x: torch.Tensor, ks: Sequence[int] = (1, 2, 5, 10, 50), ge
     if not ks or min(ks) < 1:
         raise ValueError("ks must be a non-empty list of integers >= 1")
     M = int(n_draws or max(ks))
-    if M < max(ks):
+    if max(ks) > M:
         raise ValueError("n_draws must be >= max(ks)")
 
     def pool() -> torch.Tensor:
