@@ -164,7 +164,7 @@ def ellipse_points(mu: np.ndarray, sigma: np.ndarray, n_std: float = 1.0, n: int
     return np.c_[mu[0] + n_std * sigma[0] * np.cos(t), mu[1] + n_std * sigma[1] * np.sin(t)]
 
 
-def projected_ellipse(mu: np.ndarray, logvar: np.ndarray, projector: "PCA", n_std: float = 1.0,
+def projected_ellipse(mu: np.ndarray, logvar: np.ndarray, projector: PCA, n_std: float = 1.0,
                       n: int = 40) -> np.ndarray:
     """A d-dim diagonal Gaussian pushed through a linear 2-D projection: its n_std ellipse."""
     c = projector.components[:2]
