@@ -21,7 +21,7 @@ FACTOR_COLORS = {"shape": "#7b3294", "scale": "#e66101", "rotation": "#1b7837", 
 
 
 @st.cache_resource(max_entries=8)
-def _load(path: str, mtime: float):
+def _load(path: str, mtime: float):  # noqa: ARG001 - mtime is only a cache key: a rewritten checkpoint reloads
     return load_sprite_model(path)
 
 
