@@ -15,18 +15,17 @@ import streamlit as st
 
 from ui.compute.beta_lab import collapse_configs, planned_steps, sweep_configs
 from ui.fmt import fmt_beta
-from ui.jobs_view import job_fragment, progress_line, show_job_end, slots_caption, stop_button, wait_first_reports
+from ui.jobs_view import job_fragment, slots_caption
 from ui.lab_figures import Entry, kl_bars_figure, kl_weight_figure
 from ui.lab_views import (
     N_EVAL,
     N_LIVE,
     cached_stats,
-    collapse_panel,
-    fix_formulas,
     job_entries,
+    live_collapse,
+    live_sweep,
     show_sweep_plane,
     show_sweep_views,
-    use_models_button,
 )
 from ui.quality_views import show_shipped_fid
 from ui.state import get_data, get_model, session_id
@@ -89,25 +88,6 @@ def shipped_sweep(test) -> None:
     show_sweep_plane(entries, "shipped")
     show_shipped_fid([e.label for e in entries])
     show_sweep_views(entries, test, "shipped")
-
-
-def live_sweep(job) -> None:
-    """Progress, stop, the R-D plane, numbers and KL bars: cheap, redrawn every second while training."""
-    if job is None:
-        st.info("No sweep trained in this session yet: pick β values and press **Train the sweep**.")
-        return
-    wait_first_reports(job)
-    snap = job.snapshot()
-    progress_line(snap)
-    stop_button(job, "lab_stop")
-    show_job_end(snap)
-    entries = job_entries(snap, N_LIVE)
-    if not any(e.traj is not None or e.stats is not None for e in entries):
-        st.info("Starting: the first points appear within a second or two.")
-        return
-    show_sweep_plane(entries, "lab")
-    if not job.active and snap["status"] in ("done", "stopped"):
-        use_models_button(snap)
 
 
 def live_views(test):
@@ -215,24 +195,6 @@ def collapse_tab(manager, test) -> None:
         xs, ws = kl_weight_curve(kind, float(cbeta), max(1, int(frac * steps_hint)), steps_hint)
         st.plotly_chart(kl_weight_figure(xs, ws), width="stretch", key="col_weight_preview")
     job_fragment(manager, "collapse_job", live_collapse, POLL_S)
-
-
-def live_collapse(job) -> None:
-    if job is None:
-        st.info("Press **Train collapsed vs fixed** to train the preset twice side by side: once as it is "
-                "(it collapses) and once with the fixes you switched on. Takes a few seconds.")
-        fix_formulas(None, [])
-        return
-    wait_first_reports(job)
-    snap = job.snapshot()
-    progress_line(snap)
-    stop_button(job, "col_stop")
-    show_job_end(snap)
-    entries = job_entries(snap, N_LIVE)
-    for e, m in zip(entries, snap["members"], strict=True):
-        e.title = m["label"].split(":")[0] + " run"
-    collapse_panel(entries, snap)
-    fix_formulas(snap, entries)
 
 
 def main() -> None:

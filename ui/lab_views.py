@@ -13,6 +13,7 @@ import torch
 
 from ui.fmt import fmt_beta
 from ui.images import to_image_cell, wrap_strip
+from ui.jobs_view import progress_line, show_job_end, stop_button, wait_first_reports
 from ui.lab_figures import Entry, collapse_curves_figure, kl_bars_figure, rd_figure, rd_table, scatter_figure
 from ui.state import BY_MODEL_KEY, ActiveModel, add_session_model, get_data
 from vae_core.analysis import (
@@ -255,3 +256,40 @@ def use_models_button(snap: dict) -> None:
                     m["config"], m["result"], name=name, test_metrics=m["test_metrics"],
                     dataset=dataset_info(name="mnist", description=snap["data"], n_train=snap["n_train"])))
         st.toast("Added to the sidebar's model list (this session).")
+
+
+def live_sweep(job) -> None:
+    """Progress, stop, the R-D plane, numbers and KL bars: cheap, redrawn every second while training."""
+    if job is None:
+        st.info("No sweep trained in this session yet: pick β values and press **Train the sweep**.")
+        return
+    wait_first_reports(job)
+    snap = job.snapshot()
+    progress_line(snap)
+    stop_button(job, "lab_stop")
+    show_job_end(snap)
+    entries = job_entries(snap, N_LIVE)
+    if not any(e.traj is not None or e.stats is not None for e in entries):
+        st.info("Starting: the first points appear within a second or two.")
+        return
+    show_sweep_plane(entries, "lab")
+    if not job.active and snap["status"] in ("done", "stopped"):
+        use_models_button(snap)
+
+
+def live_collapse(job) -> None:
+    if job is None:
+        st.info("Press **Train collapsed vs fixed** to train the preset twice side by side: once as it is "
+                "(it collapses) and once with the fixes you switched on. Takes a few seconds.")
+        fix_formulas(None, [])
+        return
+    wait_first_reports(job)
+    snap = job.snapshot()
+    progress_line(snap)
+    stop_button(job, "col_stop")
+    show_job_end(snap)
+    entries = job_entries(snap, N_LIVE)
+    for e, m in zip(entries, snap["members"], strict=True):
+        e.title = m["label"].split(":")[0] + " run"
+    collapse_panel(entries, snap)
+    fix_formulas(snap, entries)
