@@ -12,13 +12,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.compute.theory_pages import elbo_numbers, iwae_numbers, mc_kl_numbers
+from ui.fmt import fmt_minus
 from ui.images import strip, to_image, to_image_cell
+from ui.likelihood_views import likelihood_section
 from ui.pickers import digit_picker
 from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
 from ui.truth_views import exact_section, notes_section
 from vae_core import theory
-from vae_core.data import TEST_BINARIZATION_SEED, binarize_fixed
-from vae_core.likelihoods import digit_likelihood_terms
 
 K_OPTIONS = (10, 20, 50, 100, 200, 500, 1000)  # each is a multiple of every k in KS below it that divides it
 N_KL_OPTIONS = (10, 30, 100, 300, 1000, 3000, 10000)
@@ -39,81 +39,11 @@ def _mc_kl(idx: int, n: int, seed: int, mu: tuple, logvar: tuple) -> dict:
     return mc_kl_numbers(mu, logvar, n, seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _binary_images(name: str, split: str, n: int, _images) -> np.ndarray:
-    """The split binarised once with the fixed seed (the same binary digits the shipped models are scored on)."""
-    return binarize_fixed(_images, TEST_BINARIZATION_SEED).numpy()
-
-
-@st.cache_data(show_spinner="Scoring the digit under each likelihood…", max_entries=64, hash_funcs=BY_MODEL_KEY)
-def _readings(am: ActiveModel, idx: int, seed: int, _x, _xb, _y) -> dict:
-    return digit_likelihood_terms(am.model, _x, _xb, _y, n_samples=64, iwae_k=256, seed=seed)
-
-
-READINGS = {  # radio label -> key of digit_likelihood_terms
-    "Bernoulli cross-entropy (grey pixels)": "bce_grey",
-    "continuous Bernoulli (grey pixels)": "cb_grey",
-    "Bernoulli (binarised digit)": "bern_binary",
-}
-READING_NOTES = {
-    "bce_grey": "The seed's loss. MNIST's pixels are grey and a Bernoulli puts probability only on 0 and 1, so on "
-                "grey pixels −Σ[x log λ + (1−x) log(1−λ)] is a cross-entropy, not −log of a probability or density "
-                "of x: recon + KL is a training objective, not a bound on any −log p(x), and it can never fall "
-                "below the pixels' own entropy Σ H(xᵢ).",
-    "cb_grey": "The continuous Bernoulli (Loaiza-Ganem & Cunningham 2019) adds the normaliser log C(λ) to every "
-               "pixel, which makes λ^x (1−λ)^(1−x) a density on [0, 1]. Its ELBO is a true lower bound on "
-               "log p(x), a log-density: it can be positive, and it is not comparable with probabilities.",
-    "bern_binary": "Binarised MNIST (each pixel drawn once as x ~ Bernoulli(grey), fixed seed): on 0/1 pixels the "
-                   "Bernoulli is a true probability, so −ELBO ≥ −log P(x) ≥ 0 nats. This is the benchmark the "
-                   "literature reports (Burda et al. 2016: 86.76 nats for a one-layer VAE, IWAE k = 5,000).",
-}
-
-
-def _likelihood_section(am: ActiveModel, data, idx: int, seed: int, y) -> None:
-    st.subheader("Which likelihood? The same digit under each")
-    own = am.meta.get("likelihood", "bernoulli")
-    trained = ("continuous Bernoulli" if own == "continuous_bernoulli" else
-               "Bernoulli on binarised digits" if am.meta.get("binarization", "none") != "none" else
-               "Bernoulli cross-entropy on grey digits")
-    st.markdown(f"The decoder outputs one number λᵢ ∈ (0, 1) per pixel. Which **p(x|z)** it defines is a choice; "
-                f"this model was trained with the **{trained}**. Pick a reading to see what its numbers mean; the "
-                f"table scores the same digit under all three.")
-    pick = st.radio("likelihood p(x|z)", list(READINGS), key="eb_likelihood", horizontal=True)
-    xb = _binary_images(data.name, data.split, len(data), data.images)[idx:idx + 1]
-    r = _readings(am, idx, seed, data.images[idx:idx + 1], xb, y)
-    key = READINGS[pick]
-    t = r[key]
-    c1, c2, c3 = st.columns(3)
-    c1.metric("reconstruction term E_q[−term]", f"{_n(t['recon'])} nats", help="64 draws z ~ q(z|x)")
-    c2.metric("KL(q ‖ p(z))", f"{_n(t['kl'])} nats", help="closed form")
-    if key == "bce_grey":
-        c3.metric("BCE objective (recon + KL)", f"{_n(t['objective'])} nats",
-                  help="a training objective, not a bound on −log p(x)")
-    else:
-        c3.metric("−ELBO ≥ −log p(x)" if key == "cb_grey" else "−ELBO ≥ −log P(x)", f"{_n(t['objective'])} nats")
-    st.caption(READING_NOTES[key])
-    rows = []
-    for label, k in READINGS.items():
-        v = r[k]
-        rows.append({"reading": label, "what it is": v["kind"], "reconstruction term (nats)": round(v["recon"], 2),
-                     "KL (nats)": round(v["kl"], 2), "recon + KL (nats)": round(v["objective"], 2),
-                     "IWAE estimate, k = 256 (nats)": None if k == "bce_grey" else round(v["iwae"], 2)})
-    st.dataframe(rows, hide_index=True, key="eb_likelihood_table")
-    st.caption(f"Floor of the cross-entropy for this digit: Σ H(xᵢ) = {r['entropy_floor']['value']:.2f} nats (the "
-               f"grey pixels' own entropy, reached only by λ = x). The binarised reading encodes the binary digit; "
-               f"the IWAE column is one estimate of 𝓛₂₅₆ (a lower bound on the log-likelihood in expectation; none "
-               f"exists for the cross-entropy).")
-
-
 def _row(formula: str, value: str, note: str = "") -> None:
     c1, c2 = st.columns([3, 1.1], vertical_alignment="center")
     c1.latex(formula)
     c2.markdown(f"**{value}**" + (f"  \n<span style='font-size:0.8em;color:gray'>{note}</span>" if note else ""),
                 unsafe_allow_html=True)
-
-
-def _n(v: float, nd: int = 2) -> str:
-    return f"{v:.{nd}f}".replace("-", "−")
 
 
 def _bump_seed() -> None:
@@ -175,11 +105,11 @@ def main() -> None:
     i2.image(to_image(recon[0], 112), caption="decoder at the mean μ")
     i3.image(to_image_cell(strip(recon[1:]), 84), caption="decoder at 4 draws z ~ q(z|x): what 𝔼_q averages over")
     _row(r"\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] \approx \frac{1}{S}\sum_{s=1}^{S} \log p_\theta(x|z_s)",
-         f"{_n(e['recon_ll'])} ± {e['recon_se']:.2f} nats", f"reconstruction term, S = {S} (± 1 standard error)")
+         f"{fmt_minus(e['recon_ll'])} ± {e['recon_se']:.2f} nats", f"reconstruction term, S = {S} (± 1 standard error)")
     _row(r"D_{KL}(q_\phi(z|x) \,\|\, p(z)) = \frac{1}{2} \sum_{j=1}^{d_z} (\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1)",
-         f"{_n(e['kl'])} nats", "regulariser, closed form (exact)")
+         f"{fmt_minus(e['kl'])} nats", "regulariser, closed form (exact)")
     _row(r"\mathcal{L} = \mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] - D_{KL}(q_\phi(z|x) \,\|\, p(z))",
-         f"{_n(e['elbo'])} nats", f"ELBO estimate from S = {S} draws: −ELBO ≈ {_n(-e['elbo'], 1)} nats")
+         f"{fmt_minus(e['elbo'])} nats", f"ELBO estimate from S = {S} draws: −ELBO ≈ {fmt_minus(-e['elbo'], 1)} nats")
     st.caption("Almost all of the ELBO is the reconstruction term: each of the 784 pixels adds a little to it. "
                "The KL term is the price, in nats, of describing this digit by q(z|x) instead of the prior. Move S: "
                "the estimate of the first term wobbles less and its ± shrinks like 1/√S, while the KL does not move "
@@ -265,7 +195,7 @@ def main() -> None:
         st.caption("The KL is a sum over dimensions, ½(μⱼ² + σⱼ² − log σⱼ² − 1) each. Dimensions near 0 nats carry "
                    "no information about this digit: q equals the prior there (unused or collapsed dimensions).")
 
-    _likelihood_section(am, data, idx, seed, y)
+    likelihood_section(am, data, idx, seed, y)
     notes_section(am, idx, x, label if am.conditional else None, seed, recon[0])
 
 

@@ -29,3 +29,8 @@ def format_feature(name: str, value: float) -> str:
     if name == "thickness":
         return f"thickness: {v:.1f} px"
     return f"{name}: {v:.0f} px"
+
+
+def fmt_minus(v: float, nd: int = 2) -> str:
+    """``v`` with ``nd`` decimals and a true minus sign (U+2212) in place of the hyphen."""
+    return f"{v:.{nd}f}".replace("-", "−")
