@@ -86,7 +86,7 @@ def main() -> None:
 
     x = data.images[idx:idx + 1]
     label = int(data.labels[idx])
-    y = data.labels[idx:idx + 1] if am.conditional else None
+    y = am.model.condition(data.labels[idx:idx + 1])
     model = am.model
     model.eval()
 
@@ -99,7 +99,7 @@ def main() -> None:
     mu = np.array(e["mu"])
     sigma = np.exp(0.5 * np.array(e["logvar"]))
     draws = theory.reparam_draws(mu, sigma, 4, seed=seed + 3)["z"].numpy()
-    recon = am.decode(np.vstack([mu, draws]), label if am.conditional else None)
+    recon = am.decode(np.vstack([mu, draws]), am.model.condition(label))
     i1, i2, i3 = st.columns([1, 1, 2.3], gap="medium")
     i1.image(to_image(x[0].numpy(), 112), caption=f"test #{idx} (digit {label})")
     i2.image(to_image(recon[0], 112), caption="decoder at the mean μ")
