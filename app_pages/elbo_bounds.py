@@ -1,7 +1,8 @@
 """ELBO & Bounds: Thm 1.1 / 1.3 and the IWAE bounds (Burda et al. 2016) on one test digit of the active model.
 
 The ELBO's two terms (Monte-Carlo reconstruction term with S samples, closed-form KL), the importance-weighted
-bounds L_k rising with k towards log p(x), the Jensen gap L_K - ELBO (a lower bound on KL(q || p(z|x))), and the
+bounds L_k rising with k towards log p(x), the part L_K - ELBO of the Jensen gap that
+importance weighting recovers (in expectation a lower bound on KL(q || p(z|x))), and the
 closed-form KL next to its Monte-Carlo estimate.
 """
 
@@ -11,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.compute.theory_pages import elbo_numbers, iwae_numbers, mc_kl_numbers
+from ui.compute.theory_pages import ElboNumbers, IwaeNumbers, KLCheck, elbo_numbers, iwae_numbers, mc_kl_numbers
 from ui.fmt import fmt_minus
 from ui.images import strip, to_image, to_image_cell
 from ui.likelihood_views import likelihood_section
@@ -25,17 +26,17 @@ N_KL_OPTIONS = (10, 30, 100, 300, 1000, 3000, 10000)
 
 
 @st.cache_data(show_spinner="Estimating the ELBO…", max_entries=64, hash_funcs=BY_MODEL_KEY)
-def _elbo(am: ActiveModel, idx: int, S: int, seed: int, _x, _y) -> dict:  # _x, _y: the image idx and its label
+def _elbo(am: ActiveModel, idx: int, S: int, seed: int, _x, _y) -> ElboNumbers:  # _x, _y: the image idx and its label
     return elbo_numbers(am.model, _x, _y, S, seed)
 
 
 @st.cache_data(show_spinner="Computing importance-weighted bounds…", max_entries=64, hash_funcs=BY_MODEL_KEY)
-def _iwae(am: ActiveModel, idx: int, K: int, seed: int, _x, _y) -> dict:
+def _iwae(am: ActiveModel, idx: int, K: int, seed: int, _x, _y) -> IwaeNumbers:
     return iwae_numbers(am.model, _x, _y, K, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _mc_kl(idx: int, n: int, seed: int, mu: tuple, logvar: tuple) -> dict:
+def _mc_kl(idx: int, n: int, seed: int, mu: tuple, logvar: tuple) -> KLCheck:
     return mc_kl_numbers(mu, logvar, n, seed)
 
 
@@ -92,12 +93,12 @@ def main() -> None:
 
     e = _elbo(am, idx, S, seed, x, y)
     iw = _iwae(am, idx, K, seed, x, y)
-    kl = _mc_kl(idx, n_kl, seed, tuple(e["mu"]), tuple(e["logvar"]))
+    kl = _mc_kl(idx, n_kl, seed, e.mu, e.logvar)
 
     # ---------------------------------------------------------------- the ELBO and its two terms
     st.subheader("The ELBO's two terms")
-    mu = np.array(e["mu"])
-    sigma = np.exp(0.5 * np.array(e["logvar"]))
+    mu = np.array(e.mu)
+    sigma = np.exp(0.5 * np.array(e.logvar))
     draws = theory.reparam_draws(mu, sigma, 4, seed=seed + 3)["z"].numpy()
     recon = am.decode(np.vstack([mu, draws]), am.model.condition(label))
     i1, i2, i3 = st.columns([1, 1, 2.3], gap="medium")
@@ -105,11 +106,11 @@ def main() -> None:
     i2.image(to_image(recon[0], 112), caption="decoder at the mean μ")
     i3.image(to_image_cell(strip(recon[1:]), 84), caption="decoder at 4 draws z ~ q(z|x): what 𝔼_q averages over")
     _row(r"\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] \approx \frac{1}{S}\sum_{s=1}^{S} \log p_\theta(x|z_s)",
-         f"{fmt_minus(e['recon_ll'])} ± {e['recon_se']:.2f} nats", f"reconstruction term, S = {S} (± 1 standard error)")
+         f"{fmt_minus(e.recon_ll)} ± {e.recon_se:.2f} nats", f"reconstruction term, S = {S} (± 1 standard error)")
     _row(r"D_{KL}(q_\phi(z|x) \,\|\, p(z)) = \frac{1}{2} \sum_{j=1}^{d_z} (\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1)",
-         f"{fmt_minus(e['kl'])} nats", "regulariser, closed form (exact)")
+         f"{fmt_minus(e.kl)} nats", "regulariser, closed form (exact)")
     _row(r"\mathcal{L} = \mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)] - D_{KL}(q_\phi(z|x) \,\|\, p(z))",
-         f"{fmt_minus(e['elbo'])} nats", f"ELBO estimate from S = {S} draws: −ELBO ≈ {fmt_minus(-e['elbo'], 1)} nats")
+         f"{fmt_minus(e.elbo)} nats", f"ELBO estimate from S = {S} draws: −ELBO ≈ {fmt_minus(-e.elbo, 1)} nats")
     st.caption("Almost all of the ELBO is the reconstruction term: each of the 784 pixels adds a little to it. "
                "The KL term is the price, in nats, of describing this digit by q(z|x) instead of the prior. Move S: "
                "the estimate of the first term wobbles less and its ± shrinks like 1/√S, while the KL does not move "
@@ -127,35 +128,36 @@ def main() -> None:
     left, right = st.columns([1.7, 1], gap="large")
     with left:
         fig = go.Figure()
-        fig.add_trace(go.Scatter(x=iw["k"], y=iw["bound"], mode="lines+markers", name="𝓛_k (importance-weighted)",
+        fig.add_trace(go.Scatter(x=iw.k, y=iw.bound, mode="lines+markers", name="𝓛_k (importance-weighted)",
                                  line=dict(color="#1f77b4", width=3), marker=dict(size=8),
                                  hovertemplate="k = %{x}<br>𝓛_k = %{y:.2f} nats<extra></extra>"))
-        fig.add_trace(go.Scatter(x=[iw["k"][0], iw["k"][-1]], y=[e["elbo"], e["elbo"]], mode="lines",
+        fig.add_trace(go.Scatter(x=[iw.k[0], iw.k[-1]], y=[e.elbo, e.elbo], mode="lines",
                                  name=f"ELBO 𝓛 (S = {S}, exact KL)", line=dict(color="#d62728", dash="dash", width=2),
                                  hovertemplate="ELBO = %{y:.2f} nats<extra></extra>"))
-        lo, hi = min(min(iw["bound"]), e["elbo"]), max(iw["bound"])
+        lo, hi = min(min(iw.bound), e.elbo), max(iw.bound)
         pad = max(0.6, 0.15 * (hi - lo))
         fig.update_layout(
             height=360, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.28),
             title=dict(text=f"Bounds on log p(x) for test #{idx}, rising with k", font_size=15),
-            xaxis=dict(type="log", title="k: importance samples per estimate (log scale)", tickvals=iw["k"]),
+            xaxis=dict(type="log", title="k: importance samples per estimate (log scale)", tickvals=iw.k),
             yaxis=dict(title="bound on log p(x) (nats/image)", range=[lo - pad, hi + pad]))
         st.plotly_chart(fig, key="eb_iwae")
     with right:
-        gap = iw["gap"][-1]
-        st.metric(f"𝓛_{iw['k'][-1]} (largest k)", f"{iw['bound'][-1]:.2f} nats",
+        gap = iw.gap[-1]
+        st.metric(f"𝓛_{iw.k[-1]} (largest k)", f"{iw.bound[-1]:.2f} nats",
                   help="importance-weighted bound with the largest k (nats for this image)")
-        st.metric(f"Jensen gap 𝓛_{iw['k'][-1]} − 𝓛_1", f"{gap:.2f} nats",
-                  help="𝓛_1 is the ELBO estimated from the same draws (with a Monte-Carlo KL)")
+        st.metric(f"recovered by weighting: 𝓛_{iw.k[-1]} − 𝓛_1", f"{gap:.2f} nats",
+                  help="the part of the Jensen gap log p(x) − 𝓛_1 that importance weighting recovers; 𝓛_1 is the "
+                       "ELBO estimated from the same draws (with a Monte-Carlo KL)")
         st.caption(f"Each point is one Monte-Carlo estimate of 𝓛_k. 𝓛_k, its expected value, is a lower bound on "
                    f"log p(x); a single estimate can land above it (the exact check below shows how often). With "
                    f"k = 1 it is just the ELBO; averaging k ratios before the log lets the bound climb. All k reuse "
                    f"the same {K:,} draws.")
-    st.caption(f"𝓛₁ = {iw['bound'][0]:.2f} and the red line ({e['elbo']:.2f}) are two Monte-Carlo estimates of the "
+    st.caption(f"𝓛₁ = {iw.bound[0]:.2f} and the red line ({e.elbo:.2f}) are two Monte-Carlo estimates of the "
                f"same "
                f"ELBO ({K:,} draws with a sampled KL, against S = {S} draws with the exact KL); they differ by "
-               f"{abs(iw['bound'][0] - e['elbo']):.2f} nats, which is sampling noise (the S-sample estimate has a "
-               f"standard error of {e['recon_se']:.2f} nats).")
+               f"{abs(iw.bound[0] - e.elbo):.2f} nats, which is sampling noise (the S-sample estimate has a "
+               f"standard error of {e.recon_se:.2f} nats).")
     st.markdown("By Thm 1.2, the whole distance from the ELBO up to $\\log p_\\theta(x)$ is the KL divergence from "
                 "the encoder's $q$ to the true posterior. The climb $\\mathcal{L}_K - \\mathcal{L}_1$ is the part "
                 "of that distance that importance weighting recovers, so (in expectation) it is a **lower bound on "
@@ -173,16 +175,16 @@ def main() -> None:
     with left:
         st.latex(r"D_{KL}(q \,\|\, p) = \mathbb{E}_{q}[\log q(z) - \log p(z)]")
         cc1, cc2 = st.columns(2)
-        cc1.metric("closed form", f"{kl['closed_form']:.3f} nats")
-        cc2.metric(f"Monte Carlo, n = {n_kl:,}", f"{kl['mc_estimate']:.3f} nats",
-                   delta=f"{kl['mc_estimate'] - kl['closed_form']:+.3f} nats", delta_color="off",
+        cc1.metric("closed form", f"{kl.closed_form:.3f} nats")
+        cc2.metric(f"Monte Carlo, n = {n_kl:,}", f"{kl.mc_estimate:.3f} nats",
+                   delta=f"{kl.mc_estimate - kl.closed_form:+.3f} nats", delta_color="off",
                    help="average of log q(z) − log p(z) over n draws z ~ q")
-        st.markdown(f"standard error of the Monte-Carlo estimate: **{kl['stderr']:.3f} nats**; the difference is "
-                    f"**{abs(kl['z_score']):.1f} standard errors**.")
+        st.markdown(f"standard error of the Monte-Carlo estimate: **{kl.stderr:.3f} nats**; the difference is "
+                    f"**{abs(kl.z_score):.1f} standard errors**.")
         st.caption("The Monte-Carlo average agrees with the closed form within its error bar; with more samples the "
                    "error bar shrinks like 1/√n. The closed form is exact and free, which is why the VAE loss uses it.")
     with right:
-        per = np.array(e["kl_per_dim"])
+        per = np.array(e.kl_per_dim)
         dims = [f"z{j + 1}" for j in range(len(per))]
         fig = go.Figure(go.Bar(x=dims, y=per, marker_color="#9467bd",
                                text=[f"{v:.2f}" for v in per] if len(per) <= 10 else None, textposition="outside",
