@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.compute.theory_pages import SAMPLE_SIZES, estimator_curve
+from ui.compute.theory_pages import SAMPLE_SIZES, EstimatorCurve, estimator_curve
 from ui.images import to_image_cell, wrap_strip
 from ui.pickers import digit_picker
 from ui.plots import add_curves, add_marker, latent_scatter, map_coords, to_map
@@ -26,7 +26,7 @@ REP_COLOR, SCORE_COLOR = "#1f77b4", "#ff7f0e"
 
 
 @st.cache_data(show_spinner="Running both gradient estimators…", max_entries=64)
-def _curve(f: str, mu: float, sigma: float, repeats: int) -> dict:
+def _curve(f: str, mu: float, sigma: float, repeats: int) -> EstimatorCurve:
     return estimator_curve(f, mu, sigma, repeats)
 
 
@@ -192,14 +192,14 @@ def main() -> None:
     p = 0 if param == "mu" else 1
     curve = _curve(fname, float(mu2), float(sd2), 200)
     bl = _baseline_curve(fname, float(mu2), float(sd2), 200)
-    summ = theory.estimator_summary(curve, p)
+    summ = curve.summary(p)
     sym = "μ" if p == 0 else "σ"
     left, right = st.columns([1.25, 1], gap="large")
     with left:
         fig = go.Figure()
-        fig.add_trace(go.Scatter(x=curve["n"], y=[v[p] for v in curve["var_reparam"]], mode="lines+markers",
+        fig.add_trace(go.Scatter(x=curve.n, y=[v[p] for v in curve.var_reparam], mode="lines+markers",
                                  name="reparameterisation (Thm 2.1)", line=dict(color=REP_COLOR, width=3)))
-        fig.add_trace(go.Scatter(x=curve["n"], y=[v[p] for v in curve["var_score"]], mode="lines+markers",
+        fig.add_trace(go.Scatter(x=curve.n, y=[v[p] for v in curve.var_score], mode="lines+markers",
                                  name="REINFORCE, no baseline", line=dict(color=SCORE_COLOR, width=3, dash="dash")))
         fig.add_trace(go.Scatter(x=bl["n"], y=[v[p] for v in bl["var_baseline"]], mode="lines+markers",
                                  name="REINFORCE, leave-one-out baseline",
