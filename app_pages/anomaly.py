@@ -43,7 +43,7 @@ def color(name: str) -> str:
 
 
 @st.cache_resource(show_spinner="Building the input sets…", max_entries=8)
-def build_inputs(dataset: str, n: int, angle: int, _data) -> OrderedDict:
+def build_inputs(dataset: str, n: int, angle: int, _data) -> OrderedDict:  # noqa: ARG001 - dataset: cache key of _data
     """The normal set and the OOD sets, (≤ n, 784) each, deterministic in (dataset, n, angle)."""
     normal = _data.subset(n, seed=SEED).images
     base = _data.subset(n, seed=SEED + 1).images  # other test digits to invert / rotate
@@ -57,7 +57,7 @@ def build_inputs(dataset: str, n: int, angle: int, _data) -> OrderedDict:
 
 
 @st.cache_data(show_spinner="Scoring every input…", max_entries=16, hash_funcs=BY_MODEL_KEY)
-def score_all(am: ActiveModel, n: int, angle: int, kind: str, _inputs) -> dict:
+def score_all(am: ActiveModel, n: int, angle: int, kind: str, _inputs) -> dict:  # noqa: ARG001 - n, angle: cache key of _inputs
     """{set: (scores (N,) nats, best labels (N,) or None)}; labels only for a CVAE scored without y. The inputs
     are determined by (n, angle) and the model's data set."""
     out = {}
@@ -131,7 +131,7 @@ def main() -> None:
     cols = st.columns(1 + len(ood_names))
     cols[0].metric("false alarms (MNIST)", f"{100 * sep.false_positive_rate:.1f} %",
                    help="false-positive rate: MNIST test digits with score ≥ τ")
-    for col, name in zip(cols[1:], ood_names):
+    for col, name in zip(cols[1:], ood_names, strict=True):
         col.metric(name, f"{100 * sep.detection_rate[name]:.1f} %",
                    help=f"detection (true-positive) rate: items of '{name}' with score ≥ τ")
 
@@ -226,7 +226,7 @@ def main() -> None:
         per_row = 4
         for s in range(0, len(top), per_row):
             cols = st.columns(per_row)
-            for col, j in zip(cols, range(s, min(s + per_row, len(top)))):
+            for col, j in zip(cols, range(s, min(s + per_row, len(top))), strict=False):  # the last row may be short
                 name, i, sc = top[j]
                 where = name if name == "your drawing" else f"{name} #{i}"
                 col.image(to_image_cell(strip([xs[j].numpy(), recs[j]]), 84), width="stretch",

@@ -126,7 +126,7 @@ def trained_sweep(manager, test) -> None:
             st.warning("Pick at least one β.")
         else:
             submit_job(manager, test, "lab_job", f"β sweep, z = {latent}", int(subset),
-                       lambda data: sweep_configs(betas, int(latent), int(epochs)))
+                       lambda _data: sweep_configs(betas, int(latent), int(epochs)))
     job_fragment(manager, "lab_job", live_sweep, POLL_S)
     job_fragment(manager, "lab_job", live_views(test), VIEWS_POLL_S, rerun_at_end=False)
     slots_caption(manager, " Training runs in the background — other pages stay usable, and you can come back "
@@ -189,7 +189,7 @@ def collapse_tab(manager, test) -> None:
             st.warning(f"{str(exc).capitalize()}.")
         else:
             submit_job(manager, test, "collapse_job", f"collapse β = {cbeta:g}, z = {COLLAPSE_LATENT}", int(csubset),
-                       lambda data: configs)
+                       lambda _data: configs)
     if anneal:
         steps_hint = planned_steps(int(csubset), int(cepochs))
         xs, ws = kl_weight_curve(kind, float(cbeta), max(1, int(frac * steps_hint)), steps_hint)

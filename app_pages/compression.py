@@ -16,7 +16,7 @@ from vae_core.truth.coding import LN2, lossless_baselines, rec_overhead_bits
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _zlib_mean(name: str, split: str, _images, n: int = 2000) -> tuple[float, int]:
+def _zlib_mean(name: str, split: str, _images, n: int = 2000) -> tuple[float, int]:  # noqa: ARG001 - name, split: cache key
     b = lossless_baselines(_images[:n])
     return float(b["zlib8"].mean()), int(min(n, len(_images)))
 
@@ -47,10 +47,7 @@ def main() -> None:
         x, idx, desc = digit_source(data, key="cp", default_class=2)
         y = None
         if am.conditional:
-            if idx is not None:
-                y = int(data.labels[idx])
-            else:
-                y = int(best_class(am.model, x[None])[0])
+            y = int(data.labels[idx]) if idx is not None else int(best_class(am.model, x[None])[0])
     with c_note:
         st.info("**What KL/ln 2 bits buys.** It is the ideal cost of sending *one draw* z ~ q(z|x) when sender "
                 "and receiver share a random seed: on average no scheme can do better, since I(X; Z) ≤ "

@@ -220,7 +220,7 @@ def main() -> None:
 
     st.subheader("Nearest test digits in latent space")
     show_digits(data.images[a.nearest].numpy(),
-                [f"#{i} · {names[labels[i]]} · dist {dd:.2f}" for i, dd in zip(a.nearest, a.nearest_dist)],
+                [f"#{i} · {names[labels[i]]} · dist {dd:.2f}" for i, dd in zip(a.nearest, a.nearest_dist, strict=True)],
                 size=112, per_row=N_NEAR)
     st.caption(f"The {N_NEAR} test digits whose μ is closest (Euclidean distance in latent units) to yours"
                + (" — for a CVAE, closest in *style*: same slant and thickness, any class." if am.conditional else

@@ -26,17 +26,17 @@ N_KL_OPTIONS = (10, 30, 100, 300, 1000, 3000, 10000)
 
 
 @st.cache_data(show_spinner="Estimating the ELBO…", max_entries=64, hash_funcs=BY_MODEL_KEY)
-def _elbo(am: ActiveModel, idx: int, S: int, seed: int, _x, _y) -> ElboNumbers:  # _x, _y: the image idx and its label
+def _elbo(am: ActiveModel, idx: int, S: int, seed: int, _x, _y) -> ElboNumbers:  # noqa: ARG001 - idx: cache key of _x, _y
     return elbo_numbers(am.model, _x, _y, S, seed)
 
 
 @st.cache_data(show_spinner="Computing importance-weighted bounds…", max_entries=64, hash_funcs=BY_MODEL_KEY)
-def _iwae(am: ActiveModel, idx: int, K: int, seed: int, _x, _y) -> IwaeNumbers:
+def _iwae(am: ActiveModel, idx: int, K: int, seed: int, _x, _y) -> IwaeNumbers:  # noqa: ARG001 - idx: cache key of _x, _y
     return iwae_numbers(am.model, _x, _y, K, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _mc_kl(idx: int, n: int, seed: int, mu: tuple, logvar: tuple) -> KLCheck:
+def _mc_kl(idx: int, n: int, seed: int, mu: tuple, logvar: tuple) -> KLCheck:  # noqa: ARG001 - idx: part of the cache key
     return mc_kl_numbers(mu, logvar, n, seed)
 
 

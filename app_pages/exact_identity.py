@@ -93,7 +93,7 @@ def main() -> None:
 
 
     @st.fragment
-    def live(lgm, x, d: int, xi: int) -> None:
+    def live(lgm, x, d: int) -> None:
         mp, Sp = lgm.posterior(x)
         lv_p, rho_p = theory.cov_to_params(Sp)
 
@@ -228,7 +228,7 @@ def main() -> None:
                    "ELBO & Bounds page, *Where the notes are wrong*).")
 
 
-    live(lgm, x, d, xi)
+    live(lgm, x, d)
 
 
 main()

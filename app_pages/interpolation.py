@@ -153,7 +153,7 @@ def main() -> None:
     st.session_state.setdefault("ip_B_rand", 1 % n_all)
     cols = st.columns([1, 1, 1.05], gap="medium")
     idx = {}
-    for e, col, cls0 in zip(ENDS, cols[:2], (3, 7)):
+    for e, col, cls0 in zip(ENDS, cols[:2], (3, 7), strict=True):
         with col:
             idx[e] = endpoint(e, data, labels, names, cls0)
     with cols[2]:

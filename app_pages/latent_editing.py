@@ -28,7 +28,7 @@ N_ROW = 5  # edits in the row: one row of 140 px digits fits 1280 px
 
 
 @st.cache_data(show_spinner="Measuring every test digit…", max_entries=8)
-def test_features(dataset: str, _images) -> dict[str, np.ndarray]:
+def test_features(dataset: str, _images) -> dict[str, np.ndarray]:  # noqa: ARG001 - dataset: cache key of _images
     return {k: v.numpy() for k, v in image_features(_images).items()}
 
 
@@ -61,10 +61,7 @@ def main() -> None:
         x, idx, desc = digit_source(data, key="le", default_class=7)
         y = None
         if am.conditional:
-            if idx is not None:
-                default = int(labels[idx])
-            else:
-                default = int(best_class(am.model, x[None])[0])
+            default = int(labels[idx]) if idx is not None else int(best_class(am.model, x[None])[0])
             y = int(st.selectbox("Decode as class (CVAE label)", range(am.model.num_classes), index=default,
                                  format_func=names.__getitem__, key="le_label",
                                  help="A CVAE is given the label, so the class is not in z: edits change style only."))
@@ -124,7 +121,7 @@ def main() -> None:
 
     lo, hi = float(strengths[0]), float(strengths[-1])
     st.markdown(f"**α from {lo:g} to {hi:g}**, with the {FEATURE_LABELS[feature]} measured on each image")
-    show_digits(row, [f"α = {a:+.2f} · {format_feature(feature, v)}" for a, v in zip(strengths, row_vals)],
+    show_digits(row, [f"α = {a:+.2f} · {format_feature(feature, v)}" for a, v in zip(strengths, row_vals, strict=True)],
                    size=PX, per_row=N_ROW)
 
     # ------------------------------------------------------------------------------------------- curve

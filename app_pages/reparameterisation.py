@@ -193,6 +193,7 @@ def main() -> None:
     curve = _curve(fname, float(mu2), float(sd2), 200)
     bl = _baseline_curve(fname, float(mu2), float(sd2), 200)
     summ = curve.summary(p)
+    per_sample_bl = sum(n * v[p] for n, v in zip(bl['n'], bl['var_baseline'], strict=True)) / len(bl['n'])
     sym = "μ" if p == 0 else "σ"
     left, right = st.columns([1.25, 1], gap="large")
     with left:
@@ -218,8 +219,7 @@ def main() -> None:
             "gradient": [true, f"{summ['reparam_mean']:.4f} ± {summ['reparam_se']:.4f}",
                          f"{summ['score_mean']:.4f} ± {summ['score_se']:.4f}",
                          f"{bl['mean_baseline'][-1][p]:.4f} ± {math.sqrt(bl['var_baseline'][-1][p] / 200):.4f}"],
-            "var/sample": ["—", f"{summ['reparam_var1']:.3g}", f"{summ['score_var1']:.3g}",
-                           f"{sum(n * v[p] for n, v in zip(bl['n'], bl['var_baseline'])) / len(bl['n']):.3g}"]})
+            "var/sample": ["—", f"{summ['reparam_var1']:.3g}", f"{summ['score_var1']:.3g}", f"{per_sample_bl:.3g}"]})
         st.markdown(f"**∂/∂{sym} 𝔼[{fname}]** at μ = {mu2:.2f}, σ = {sd2:.2f}: mean ± standard error of 200 "
                     f"estimates, each averaging n = {summ['n']:,} samples")
         st.dataframe(df, hide_index=True)

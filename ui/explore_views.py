@@ -83,7 +83,7 @@ def selection_panel(am: ActiveModel, data, sel: list[int], names: list[str]) -> 
     per_row = 3
     for s in range(0, len(v.shown), per_row):
         cols = st.columns(per_row)
-        for col, j in zip(cols, range(s, min(s + per_row, len(v.shown)))):
+        for col, j in zip(cols, range(s, min(s + per_row, len(v.shown))), strict=False):  # the last row may be short
             i = v.shown[j]
             orig = data.images[i].numpy().reshape(28, 28)
             col.image(to_image_cell(strip(np.stack([orig, v.recon[j].reshape(28, 28)])), 112),

@@ -63,7 +63,7 @@ def rd_figure(entries: list[Entry]) -> go.Figure:
                                  hoverinfo="skip"))
         fig.add_annotation(x=seg[1, 0], y=seg[1, 1], text=f"−ELBO {c:g}", showarrow=False, xanchor="right",
                            yanchor="bottom", font=dict(size=11, color="#777"))
-    for e, col in zip(entries, cols):
+    for e, col in zip(entries, cols, strict=False):  # beta_colors(0) still gives one colour
         name = f"β = {fmt_beta(e.beta)}"
         shown = False
         if e.traj is not None and len(e.traj):
@@ -127,7 +127,7 @@ def scatter_figure(entries: list[Entry], labels: np.ndarray, n: int = 1000) -> g
 
     common = max([extent(e) for e in shown if e.beta > 0] or [4.2])
     own = [d <= 2 and e.beta == 0 and extent(e) > common for e in shown]
-    titles = [f"β = {fmt_beta(e.beta)}" + (" (own scale)" if o else "") for e, o in zip(shown, own)]
+    titles = [f"β = {fmt_beta(e.beta)}" + (" (own scale)" if o else "") for e, o in zip(shown, own, strict=True)]
     fig = make_subplots(rows=1, cols=max(len(shown), 1), subplot_titles=titles or None, horizontal_spacing=0.03)
     t = np.linspace(0, 2 * np.pi, 80)
     for i, e in enumerate(shown, start=1):
@@ -181,7 +181,7 @@ def collapse_curves_figure(members: list[dict]) -> go.Figure:
     """The smoothed KL of the training batches of each run (left axis) and the KL weight β_t it used (right)."""
     fig = go.Figure()
     colors = ["#d62728", "#2ca02c"]
-    for m, col in zip(members, colors):
+    for m, col in zip(members, colors, strict=False):  # colours for the two runs a collapse job has
         reps = [r for r in m["reports"] if r.kind == "step"]
         if not reps:
             continue

@@ -40,7 +40,7 @@ def cached_stats(am: ActiveModel, n: int) -> ModelStats:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=BY_MODEL_KEY)
-def live_stats(am: ActiveModel, bucket: int, n: int) -> ModelStats:
+def live_stats(am: ActiveModel, bucket: int, n: int) -> ModelStats:  # noqa: ARG001 - bucket: cache key (time slot)
     """Stats of a model that is still training, at most once per LIVE_STATS_S seconds (leave the CPU to training)."""
     test = get_data("test")
     return model_stats(am.model, test.images[:n], test.labels[:n])
@@ -68,10 +68,10 @@ def show_formulas(entries: list[Entry], key: str) -> None:
         (r"-\mathcal{L}_{\beta} = \underbrace{D}_{\text{distortion}} + \beta\,\underbrace{R}_{\text{rate}}",
          lambda s, b: rf"= {s.distortion:.1f} + {fmt_beta(b)} \times {s.rate:.2f} = {s.beta_loss(b):.1f}"),
         (r"-\text{ELBO} = D + R \quad (\beta = 1)",
-         lambda s, b: rf"= {s.distortion:.1f} + {s.rate:.2f} = {s.neg_elbo:.1f}"),
+         lambda s, _b: rf"= {s.distortion:.1f} + {s.rate:.2f} = {s.neg_elbo:.1f}"),
         (r"\text{unit } j \text{ active} \iff \mathrm{Cov}_x\big(\mathbb{E}_{q(z|x)}[z_j]\big) > "
          + f"{AU_THRESHOLD:g}",
-         lambda s, b: rf"\text{{active units}} = {s.n_active}\ \text{{of}}\ {len(s.kl_per_dim)}"),
+         lambda s, _b: rf"\text{{active units}} = {s.n_active}\ \text{{of}}\ {len(s.kl_per_dim)}"),
     ]
     for formula, numbers in rows:
         c1, c2 = st.columns([1, 1], vertical_alignment="center")
@@ -190,7 +190,7 @@ def collapse_panel(entries: list[Entry], snap: dict | None) -> None:
     if not ready:
         return
     cols = st.columns(len(ready))
-    for c, e in zip(cols, ready):
+    for c, e in zip(cols, ready, strict=True):
         dg = diagnose_collapse(e.stats.kl_per_dim, e.stats.mu)
         c.markdown(f"**{e.label}**" + (" *(still training)*" if e.live else ""))
         m1, m2, m3 = c.columns(3)

@@ -15,13 +15,13 @@ from vae_core.likelihoods import digit_likelihood_terms
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _binary_images(name: str, split: str, n: int, _images) -> np.ndarray:
+def _binary_images(name: str, split: str, n: int, _images) -> np.ndarray:  # noqa: ARG001 - cache key of _images
     """The split binarised once with the fixed seed (the same binary digits the shipped models are scored on)."""
     return binarize_fixed(_images, TEST_BINARIZATION_SEED).numpy()
 
 
 @st.cache_data(show_spinner="Scoring the digit under each likelihood…", max_entries=64, hash_funcs=BY_MODEL_KEY)
-def _readings(am: ActiveModel, idx: int, seed: int, _x, _xb, _y) -> dict:
+def _readings(am: ActiveModel, idx: int, seed: int, _x, _xb, _y) -> dict:  # noqa: ARG001 - idx: cache key of _x, _xb, _y
     return digit_likelihood_terms(am.model, _x, _xb, _y, n_samples=64, iwae_k=256, seed=seed)
 
 

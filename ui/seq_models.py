@@ -16,7 +16,7 @@ from vae_core.sequence.checkpoint import load_seq_checkpoint
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _load(path: str, mtime: float):
+def _load(path: str, mtime: float):  # noqa: ARG001 - mtime: cache key (a rewritten file reloads)
     return load_seq_checkpoint(path)
 
 

@@ -94,7 +94,7 @@ BY_MODEL_KEY = {ActiveModel: model_key}
 
 # ----------------------------------------------------------------- caching
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)
-def _load_file_model(path: str, mtime: float):
+def _load_file_model(path: str, mtime: float):  # noqa: ARG001 - mtime: cache key (a rewritten file reloads)
     return load_checkpoint(path)
 
 
@@ -215,7 +215,7 @@ def max_upload_mb() -> int:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _file_facts(path: str, mtime: float) -> dict | None:
+def _file_facts(path: str, mtime: float) -> dict | None:  # noqa: ARG001 - mtime: cache key (a rewritten file rereads)
     try:
         jpath = Path(path + ".json")
         if jpath.stat().st_size > MAX_JSON_BYTES:

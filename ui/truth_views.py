@@ -39,7 +39,7 @@ def _n(v: float, nd: int = 2) -> str:
 
 # ------------------------------------------------------------------ cached computations
 @st.cache_data(show_spinner="Integrating over z on a grid…", max_entries=32, hash_funcs=BY_MODEL_KEY)
-def exact_check(am: ActiveModel, idx: int, _x, label: int | None) -> dict:
+def exact_check(am: ActiveModel, idx: int, _x, label: int | None) -> dict:  # noqa: ARG001 - idx: cache key of _x
     """Quadrature log p(x), the β-objective check and single IWAE estimates for one test image."""
     lik = likelihood_of(am)
     q = log_marginal_quadrature(am.model, _x, label, lik)
@@ -50,7 +50,7 @@ def exact_check(am: ActiveModel, idx: int, _x, label: int | None) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_MODEL_KEY)
-def two_forms(am: ActiveModel, idx: int, _x, label: int | None, seed: int) -> dict:
+def two_forms(am: ActiveModel, idx: int, _x, label: int | None, seed: int) -> dict:  # noqa: ARG001 - idx: cache key of _x
     return elbo_two_forms(am.model, _x, label, likelihood_of(am), n_samples=256, seed=seed)
 
 
@@ -62,7 +62,7 @@ def em_demo() -> dict:
 
 
 @st.cache_data(show_spinner="Comparing with the best collapsed code…", max_entries=16, hash_funcs=BY_MODEL_KEY)
-def collapse_check(am: ActiveModel, n: int, _images, _labels) -> dict:
+def collapse_check(am: ActiveModel, n: int, _images, _labels) -> dict:  # noqa: ARG001 - n: cache key of _images
     return beta_vs_collapsed(am.model, _images, float(am.meta.get("beta", 1.0)),
                              _labels if am.conditional else None)
 
@@ -174,7 +174,7 @@ def notes_section(am: ActiveModel, idx: int, x, label: int | None, seed: int, re
 
 # ------------------------------------------------------------------ Anomaly Detection
 @st.cache_data(show_spinner="Scoring constant images…", max_entries=16, hash_funcs=BY_MODEL_KEY)
-def floor_numbers(am: ActiveModel, n: int, _images) -> dict:
+def floor_numbers(am: ActiveModel, n: int, _images) -> dict:  # noqa: ARG001 - n: cache key of _images
     from vae_core.applications import anomaly_scores
     from vae_core.truth.floors import constant_image_scores, entropy_floor_report
 

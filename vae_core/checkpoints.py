@@ -319,7 +319,7 @@ def build_metadata(cfg, result=None, *, name: str | None = None, dataset: dict |
     return meta
 
 
-def training_metadata(model: VAE, cfg, result, train_data, test_data, metrics: dict, name: str | None = None) -> dict:
+def training_metadata(cfg, result, train_data, test_data, metrics: dict, name: str | None = None) -> dict:
     """The metadata the CLI records (kept for its call site): :func:`build_metadata` with the CLI's command."""
     command = "python -m vae_core.train " + " ".join(sys.argv[1:]) if sys.argv and "train" in sys.argv[0] else None
     return build_metadata(cfg, result, name=name, dataset=dataset_info(train_data, test_data),

@@ -153,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     metrics = evaluate_likelihood(model, x_test, test_data.labels, likelihood=args.likelihood,
                                   iwae_k=args.iwae_k, progress=on_eval)
     ebar.close()
-    meta = training_metadata(model, cfg, res, train_data, test_data, metrics, name=args.name)
+    meta = training_metadata(cfg, res, train_data, test_data, metrics, name=args.name)
     meta["evaluation"] = evaluation
     paths = save_checkpoint(args.out, model, meta, dtype=args.save_dtype)
     if args.binarize or args.likelihood == "continuous_bernoulli":

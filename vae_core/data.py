@@ -58,7 +58,7 @@ class DigitData:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
-    def subset(self, n: int | None, seed: int = 0) -> "DigitData":
+    def subset(self, n: int | None, seed: int = 0) -> DigitData:
         """A deterministic random subset of n items (all of them when n is None or too large)."""
         if n is None or n >= len(self):
             return self

@@ -173,13 +173,13 @@ class Job:
                 for t in trainers:
                     t.step()
                 self.progress = sum(t.step_no for t in trainers) / total
-            for m, t in zip(self.members, trainers):
+            for m, t in zip(self.members, trainers, strict=True):
                 metrics = None
                 if self.test_images is not None:
                     metrics = evaluate(t.model, self.test_images, self.test_labels, iwae_k=0)
                 with self._lock:
                     m.result, m.model, m.test_metrics = t.result, t.model, metrics
-            diverged = [m.label for m, t in zip(self.members, trainers) if t.result.diverged]
+            diverged = [m.label for m, t in zip(self.members, trainers, strict=True) if t.result.diverged]
             if diverged:
                 self.status = "diverged"
                 self.message = "; ".join(f"{m.label}: {m.result.message}" for m in self.members if m.result.diverged)

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +19,7 @@ from vae_core import load_checkpoint
 from vae_core.drawing import preprocess_drawing
 from vae_core.latent import lerp, slerp
 
-from .conftest import CHROMIUM, ROOT, _free_port, stop_server
+from .conftest import CHROMIUM, ROOT, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 HARNESS = ROOT / "tests" / "browser" / "live_harness_app.py"
@@ -44,26 +40,9 @@ ROOTS = {"map": "live-latent-map", "decoder": "live-decoder", "interp": "live-in
 
 @pytest.fixture(scope="module")
 def harness():
-    if not os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():
         (pytest.fail if os.environ.get("CI") else pytest.skip)(f"{CHROMIUM} is missing (apt-get install chromium)")
-    port = _free_port()
-    log = open(Path(tempfile.gettempdir()) / f"vae-live-harness-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(HARNESS), "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                stop_server(proc)
-                raise RuntimeError(f"the live harness did not start; see {log.name}") from None
-            time.sleep(0.3)
+    proc, url = start_server(script=HARNESS)
     yield url
     stop_server(proc)
 

@@ -68,10 +68,10 @@ def _check_tensors(d, n=None):
 def _write_idx(raw: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
     raw.mkdir(parents=True, exist_ok=True)
     n = images.shape[0]
-    with open(raw / f"{prefix}-images-idx3-ubyte", "wb") as f:
+    with (raw / f"{prefix}-images-idx3-ubyte").open("wb") as f:
         f.write(struct.pack(">IIII", 0x0803, n, 28, 28))
         f.write(images.astype(np.uint8).tobytes())
-    with open(raw / f"{prefix}-labels-idx1-ubyte", "wb") as f:
+    with (raw / f"{prefix}-labels-idx1-ubyte").open("wb") as f:
         f.write(struct.pack(">II", 0x0801, n))
         f.write(labels.astype(np.uint8).tobytes())
 

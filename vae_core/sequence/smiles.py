@@ -17,8 +17,8 @@ training set / distinct valid molecules.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from .vocab import smiles_tokens
 
@@ -140,15 +140,15 @@ def is_test_molecule(smiles: str) -> bool:
     return hashlib.sha1(smiles.encode()).digest()[0] < 26
 
 
-def nci_path() -> str:
+def nci_path() -> Path:
     from rdkit import RDConfig
 
-    return os.path.join(RDConfig.RDDataDir, "NCI", "first_5K.smi")
+    return Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
 
 
 def load_molecules(max_tokens: int = 80, path: str | None = None) -> MoleculeCorpus:
     """The NCI sample as canonical SMILES (largest fragment), split train/test."""
-    with open(path or nci_path(), encoding="utf-8") as f:
+    with Path(path or nci_path()).open(encoding="utf-8") as f:
         raw = [line.split()[0] for line in f if line.strip()]
     seen: set[str] = set()
     kept: list[str] = []

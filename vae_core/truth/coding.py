@@ -66,10 +66,9 @@ def lossless_baselines(x, threshold: float = 0.5) -> dict[str, np.ndarray]:
     """
     imgs = to_uint8(x)
     bins = imgs >= round(255 * threshold)
-    out = {"raw8": np.full(len(imgs), SIDE * SIDE), "zlib8": np.array([zlib_bytes(a) for a in imgs]),
-           "png8": np.array([png_bytes(a) for a in imgs]), "raw1": np.full(len(imgs), SIDE * SIDE // 8),
-           "zlib1": np.array([zlib_bytes(b) for b in bins]), "png1": np.array([png_bytes(b) for b in bins])}
-    return out
+    return {"raw8": np.full(len(imgs), SIDE * SIDE), "zlib8": np.array([zlib_bytes(a) for a in imgs]),
+            "png8": np.array([png_bytes(a) for a in imgs]), "raw1": np.full(len(imgs), SIDE * SIDE // 8),
+            "zlib1": np.array([zlib_bytes(b) for b in bins]), "png1": np.array([png_bytes(b) for b in bins])}
 
 
 def rec_overhead_bits(kl_nats) -> dict[str, np.ndarray]:

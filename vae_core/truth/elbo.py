@@ -53,7 +53,10 @@ def elbo_two_forms(model, x, y=None, likelihood: str = "bernoulli", n_samples: i
     kl = float(0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum())
     ent = float(0.5 * (1 + LOG2PI + logvar).sum())
     lj = ll2 - 0.5 * (LOG2PI * mu.shape[0] + z2.pow(2).sum(1))
-    se = (lambda v: float(v.std(unbiased=True) / math.sqrt(n_samples)))
+
+    def se(v: torch.Tensor) -> float:  # standard error of the mean of the draws
+        return float(v.std(unbiased=True) / math.sqrt(n_samples))
+
     return {"recon": float(ll1.mean()), "kl": kl, "form1": float(ll1.mean()) - kl, "form1_se": se(ll1),
             "log_joint": float(lj.mean()), "entropy": ent, "form2": float(lj.mean()) + ent, "form2_se": se(lj),
             "n_samples": int(n_samples)}
