@@ -14,6 +14,7 @@ import streamlit as st
 
 from ui.compute.theory_pages import ElboNumbers, IwaeNumbers, KLCheck, elbo_numbers, iwae_numbers, mc_kl_numbers
 from ui.fmt import fmt_minus
+from ui.formula import formula_row
 from ui.images import strip, to_image, to_image_cell
 from ui.likelihood_views import likelihood_section
 from ui.pickers import digit_picker
@@ -41,10 +42,7 @@ def _mc_kl(idx: int, n: int, seed: int, mu: tuple, logvar: tuple) -> KLCheck:  #
 
 
 def _row(formula: str, value: str, note: str = "") -> None:
-    c1, c2 = st.columns([3, 1.1], vertical_alignment="center")
-    c1.latex(formula)
-    c2.markdown(f"**{value}**" + (f"  \n<span style='font-size:0.8em;color:gray'>{note}</span>" if note else ""),
-                unsafe_allow_html=True)
+    formula_row(formula, value, note, widths=(3.0, 1.1))
 
 
 def _bump_seed() -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.formula import formula_row
 from vae_core import theory
 
 MEAN_RANGE = (-3.0, 3.0)
@@ -56,10 +57,7 @@ def _reset_q(d: int) -> None:
 
 
 def _row(formula: str, value: str, note: str = "") -> None:
-    c1, c2 = st.columns([2.7, 1.4], vertical_alignment="center")
-    c1.latex(formula)
-    c2.markdown(f"**{value}**" + (f"  \n<span style='font-size:0.8em;color:gray'>{note}</span>" if note else ""),
-                unsafe_allow_html=True)
+    formula_row(formula, value, note, widths=(2.7, 1.4))
 
 
 # ---------------------------------------------------------------- page

@@ -15,11 +15,13 @@ Modules (pages import the ones they use, e.g. ``from ui.images import to_image``
 - ``lab_figures``  the β/KL Lab's figures (rate–distortion plane, KL per dimension, maps, collapse curves)
 - ``fmt``          number formatters and the labels / units of measured image features
 - ``compute/``     what each page computes, as Streamlit-free functions returning small dataclasses or dicts
-                   (latent_map, sliders, interpolation, drawing, anomaly, editing, beta_lab, theory_pages),
+                   (latent_map, sliders, interpolation, drawing, anomaly, editing, conditional, inpainting,
+                   beta_lab, theory_pages, sprites, naming),
                    unit-tested in tests/ui
 - ``live``         the live in-browser view of a model (a component; the server stays the reference)
 - ``seq_models``   cached loading of the text and molecule VAEs of the "Beyond digits" pages
 - ``text``         text from users and files shown as plain text
+- ``formula``      a formula beside the number it gives (the theory pages' rows)
 
 Importing ``ui`` has no side effects on torch (grad mode is per thread; the engine's evaluation functions run
 under ``torch.no_grad``)."""

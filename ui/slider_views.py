@@ -148,8 +148,8 @@ def panel(am: ActiveModel) -> None:
                    "directions." if steer else ""))
 
     # Let the server send the new image before the map is built: the browser then paints the image in its
-    # own task instead of after redrawing the plotly map (which takes 100-300 ms in software-rendered
-    # Chromium). bench/ui_latency.py: p95 from ~350 ms to under 150 ms.
+    # own task instead of after redrawing the plotly map (slow in software-rendered Chromium);
+    # python -m bench.ui_latency measures the slider -> image latency.
     time.sleep(FLUSH_PAUSE_S)
     with c_ctl:
         coords, labels, axes, idx = map_sample(am)
