@@ -25,7 +25,7 @@ def main() -> None:
     st.title("Compression")
     am = require_model()
     data = require_data(am)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     d = am.latent_dim
     st.markdown(
         "A VAE squeezes a 28×28 digit into a short code z. How short? Counting numbers, the seed's compression ratio "

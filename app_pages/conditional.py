@@ -37,7 +37,7 @@ def main() -> None:
                 f"shipped CVAE **{am.name}** instead. To use another conditional model, pick it in the sidebar.",
                 icon=":material/info:")
     data = require_data(am)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     K = am.model.num_classes
     d = am.latent_dim
 

@@ -77,7 +77,7 @@ def main() -> None:
     am = require_model()
     data = require_data(am)
     d = am.latent_dim
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
 
     # a new model (or a first visit) starts from z = 0 or the last code of this model
     if st.session_state.get("ds_model") != am.key:

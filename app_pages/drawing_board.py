@@ -136,7 +136,7 @@ def main() -> None:
     st.title("Drawing Board")
     am = require_model()
     data = require_data(am)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     d = am.latent_dim
     st.markdown(
         "Draw a digit and hand it to the VAE. The picture is turned into a 28×28 digit **the way MNIST was made** "

@@ -57,7 +57,7 @@ def main() -> None:
     st.title("Inpainting")
     am = require_model()
     data = require_data(am)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     st.markdown(
         "Hide part of a digit and let the VAE fill it in. One pass of the seed's `ImageInpaintingVAE.inpaint` encodes "
         "the damaged image, decodes a z, and keeps the decoded pixels **only inside the hole**:")

@@ -143,7 +143,7 @@ def main() -> None:
     mu, _ = am.encodings()
     labels = data.labels.numpy()
     n_all = len(mu)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     st.caption(
         "Pick two test digits A and B. Their codes μ_A and μ_B are two points in latent space; walking from one to "
         "the other and decoding every step shows what lives *between* them. The bottom row is the naive "

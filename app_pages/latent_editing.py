@@ -42,7 +42,7 @@ def main() -> None:
     st.title("Latent Editing")
     am = require_model()
     data = require_data(am)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     mu_all, _ = am.encodings()
     labels = data.labels.numpy()
     feats = test_features(am.dataset_name, data.images)

@@ -176,7 +176,7 @@ def main() -> None:
     st.title("Latent Map")
     am = require_model()
     data = require_data(am)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     st.caption(
         "The encoder turns every test image x into a small Gaussian q(z|x) = N(μ, σ²) in latent space. Each dot is "
         "one test digit's **mean μ**, coloured by its true label — the model never saw the labels"

@@ -326,6 +326,6 @@ def explore_args(am, n: int | None = None) -> dict:
 
     coords, axes = map_coords(am, n, "pca")
     data = am.data()
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     return {"coords": coords, "labels": data.labels.numpy()[: len(coords)], "axes": axes,
             "plane": plane_data(am.pca()) if am.latent_dim > 2 else None, "class_names": names, "name": am.key}

