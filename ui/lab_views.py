@@ -258,17 +258,22 @@ def use_models_button(snap: dict) -> None:
         st.toast("Added to the sidebar's model list (this session).")
 
 
+def _job_status(job, stop_key: str) -> tuple[dict, list[Entry]]:
+    """The top of a live job view: progress, the stop button, the end message; the snapshot and its entries."""
+    wait_first_reports(job)
+    snap = job.snapshot()
+    progress_line(snap)
+    stop_button(job, stop_key)
+    show_job_end(snap)
+    return snap, job_entries(snap, N_LIVE)
+
+
 def live_sweep(job) -> None:
     """Progress, stop, the R-D plane, numbers and KL bars: cheap, redrawn every second while training."""
     if job is None:
         st.info("No sweep trained in this session yet: pick β values and press **Train the sweep**.")
         return
-    wait_first_reports(job)
-    snap = job.snapshot()
-    progress_line(snap)
-    stop_button(job, "lab_stop")
-    show_job_end(snap)
-    entries = job_entries(snap, N_LIVE)
+    snap, entries = _job_status(job, "lab_stop")
     if not any(e.traj is not None or e.stats is not None for e in entries):
         st.info("Starting: the first points appear within a second or two.")
         return
@@ -283,12 +288,7 @@ def live_collapse(job) -> None:
                 "(it collapses) and once with the fixes you switched on. Takes a few seconds.")
         fix_formulas(None, [])
         return
-    wait_first_reports(job)
-    snap = job.snapshot()
-    progress_line(snap)
-    stop_button(job, "col_stop")
-    show_job_end(snap)
-    entries = job_entries(snap, N_LIVE)
+    snap, entries = _job_status(job, "col_stop")
     for e, m in zip(entries, snap["members"], strict=True):
         e.title = m["label"].split(":")[0] + " run"
     collapse_panel(entries, snap)
