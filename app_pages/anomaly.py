@@ -10,7 +10,7 @@ import torch
 
 from ui.compute.anomaly import NORMAL, most_anomalous, separation, threshold_options
 from ui.images import strip, to_image_cell
-from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
+from ui.state import BY_MODEL_KEY, ActiveModel, page_start
 from ui.truth_views import anomaly_floor_section
 from vae_core.applications import (
     anomaly_scores,
@@ -69,9 +69,7 @@ def score_all(am: ActiveModel, n: int, angle: int, kind: str, _inputs) -> dict: 
 
 
 def main() -> None:
-    st.title("Anomaly Detection")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("Anomaly Detection")
     st.markdown(
         "A VAE trained only on handwritten digits has learnt what digits look like. The seed's recipe: "
         "*reconstruction error > threshold → anomaly*; no anomalous example is needed for training. It works when "

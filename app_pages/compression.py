@@ -8,7 +8,7 @@ import torch
 
 from ui.images import PX, to_image
 from ui.pickers import digit_source
-from ui.state import require_data, require_model
+from ui.state import page_start
 from vae_core.applications import best_class, compression_report, rate_summary
 from vae_core.latent import rate_nats
 from vae_core.objectives import elbo_terms
@@ -22,9 +22,7 @@ def _zlib_mean(name: str, split: str, _images, n: int = 2000) -> tuple[float, in
 
 
 def main() -> None:
-    st.title("Compression")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("Compression")
     names = data.label_names
     d = am.latent_dim
     st.markdown(

@@ -13,7 +13,7 @@ from ui.images import to_image
 from ui.live import explore_args, live_decoder
 from ui.pickers import digit_picker
 from ui.slider_views import LIM, MAP_POINTS, SUB, on_from_digit, on_random, on_reset, panel, set_z
-from ui.state import ActiveModel, require_data, require_model
+from ui.state import ActiveModel, page_start
 from vae_core.latent import active_units
 
 
@@ -73,9 +73,7 @@ def notice(am: ActiveModel) -> str:
 
 
 def main() -> None:
-    st.title("Decoder Sliders")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("Decoder Sliders")
     d = am.latent_dim
     names = data.label_names
 

@@ -14,7 +14,7 @@ from ui.images import PX, show_digits, to_image, to_image_cell, wrap_strip
 from ui.live import explore_args, live_drawing
 from ui.pickers import DRAWING_KEY
 from ui.plots import add_curves, add_marker, latent_scatter, map_coords, overlays_on_top, to_map
-from ui.state import ActiveModel, require_data, require_model
+from ui.state import ActiveModel, page_start
 from ui.text import plain
 from vae_core.drawing import ink_stats, preprocess_drawing, read_image_bytes
 
@@ -133,9 +133,7 @@ def map_figure(am: ActiveModel, a: DrawingAnalysis, coords, axes, labels, names,
 
 
 def main() -> None:
-    st.title("Drawing Board")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("Drawing Board")
     names = data.label_names
     d = am.latent_dim
     st.markdown(

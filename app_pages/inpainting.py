@@ -9,7 +9,7 @@ from PIL import Image
 from ui.compute.inpainting import TOL, complete, random_steps
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_picker
-from ui.state import require_data, require_model
+from ui.state import page_start
 from vae_core.applications import MASKS, make_mask, mask_from_canvas, mask_overlay
 
 DRAWN = "drawn"
@@ -54,9 +54,7 @@ def drawn_mask(x: np.ndarray, idx: int):
 
 
 def main() -> None:
-    st.title("Inpainting")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("Inpainting")
     names = data.label_names
     st.markdown(
         "Hide part of a digit and let the VAE fill it in. One pass of the seed's `ImageInpaintingVAE.inpaint` encodes "

@@ -12,7 +12,7 @@ from ui.images import gif_bytes, png_bytes, strip, to_image, to_image_cell, wrap
 from ui.live import explore_args, live_interpolation
 from ui.pickers import digit_picker
 from ui.plots import add_marker, add_path, latent_scatter, map_coords, overlays_on_top, selected_indices, to_map
-from ui.state import ActiveModel, require_data, require_model
+from ui.state import ActiveModel, page_start
 
 MAP_POINTS = 3000
 CONTENT_PX = 810  # usable page width at 1280 px with the sidebar open
@@ -137,9 +137,7 @@ def norms_figure(w: Walks, d: int) -> go.Figure:
 
 
 def main() -> None:
-    st.title("↔ Interpolation")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("↔ Interpolation")
     mu, _ = am.encodings()
     labels = data.labels.numpy()
     n_all = len(mu)

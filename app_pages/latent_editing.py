@@ -12,7 +12,7 @@ from ui.compute.editing import edit, row_strengths
 from ui.fmt import FEATURE_LABELS, FEATURE_UNITS, format_feature
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_source
-from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
+from ui.state import BY_MODEL_KEY, ActiveModel, page_start
 from vae_core.applications import (
     best_class,
     class_mean_direction,
@@ -39,9 +39,7 @@ def style_dir(am: ActiveModel, feature: str, _feats) -> np.ndarray:
 
 
 def main() -> None:
-    st.title("Latent Editing")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("Latent Editing")
     names = data.label_names
     mu_all, _ = am.encodings()
     labels = data.labels.numpy()

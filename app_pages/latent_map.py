@@ -9,7 +9,7 @@ from ui.explore_views import class_agreement, lattice_image, map_figure, selecti
 from ui.images import png_bytes, to_image, to_image_cell
 from ui.live import explore_args, live_latent_map
 from ui.plots import map_coords, selected_indices
-from ui.state import ActiveModel, require_data, require_model
+from ui.state import ActiveModel, page_start
 from vae_core.latent import projected_std
 
 LIVE_POINTS = 5000  # test means on the live (in-browser) map
@@ -173,9 +173,7 @@ def live_tab(am: ActiveModel, data, names: list[str]) -> None:
 
 
 def main() -> None:
-    st.title("Latent Map")
-    am = require_model()
-    data = require_data(am)
+    am, data = page_start("Latent Map")
     names = data.label_names
     st.caption(
         "The encoder turns every test image x into a small Gaussian q(z|x) = N(μ, σ²) in latent space. Each dot is "

@@ -301,6 +301,14 @@ def require_model() -> ActiveModel:
     return am
 
 
+def page_start(title: str) -> tuple[ActiveModel, object]:
+    """A digit page's opening: its title, the sidebar's model and that model's test data (stops the page
+    with a message when either is missing)."""
+    st.title(title)
+    am = require_model()
+    return am, require_data(am)
+
+
 def require_data(am: ActiveModel, split: str = "test"):
     try:
         return am.data(split)
