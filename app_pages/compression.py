@@ -4,15 +4,13 @@
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from ui.images import PX, to_image
 from ui.pickers import digit_source
 from ui.state import page_start
 from vae_core.applications import best_class, compression_report, rate_summary
 from vae_core.latent import rate_nats
-from vae_core.objectives import elbo_terms
-from vae_core.truth.coding import LN2, lossless_baselines, rec_overhead_bits
+from vae_core.truth.coding import bits_back_bits, lossless_baselines, rec_overhead_bits
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -60,9 +58,7 @@ def main() -> None:
     recon = rep["recon"][0].numpy()
     bce, mse = float(rep["recon_bce"][0]), float(rep["recon_mse"][0])
     loss = lossless_baselines(x[None])
-    xb = (torch.as_tensor(x) >= 0.5).float()[None]
-    bb_bits = float(elbo_terms(am.model, xb, None if y is None else torch.tensor([y]), n_samples=64,
-                               generator=torch.Generator().manual_seed(0))["neg_elbo"][0]) / LN2
+    bb_bits = float(bits_back_bits(am.model, x[None], y)[0])
 
     mu, logvar = am.encodings()
     test_rates = rate_nats(mu, logvar)

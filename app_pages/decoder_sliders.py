@@ -14,7 +14,7 @@ from ui.live import explore_args, live_decoder
 from ui.pickers import digit_picker
 from ui.slider_views import LIM, MAP_POINTS, SUB, on_from_digit, on_random, on_reset, panel, set_z
 from ui.state import ActiveModel, page_start
-from vae_core.latent import active_units
+from vae_core.analysis import active_mask
 
 
 def on_live_release(am: ActiveModel, z: np.ndarray, y: int | None) -> None:
@@ -54,7 +54,7 @@ def notice(am: ActiveModel) -> str:
         notice += ("In a 2-D model each slider is a genuine direction of variation (e.g. class *and* slant mixed "
                    "together). ")
     else:
-        act = active_units(am.encodings()[0])
+        act = active_mask(am.encodings()[0])
         n_act = int(act.sum())
         if n_act < d:
             names_act = ", ".join(f"z{str(i + 1).translate(SUB)}" for i in np.flatnonzero(act))

@@ -15,7 +15,7 @@ from ui.compute.sliders import code_from_sliders, pct, slider_setting
 from ui.images import to_image
 from ui.plots import add_marker, latent_scatter, map_coords, selected_indices, to_map
 from ui.state import BY_MODEL_KEY, ActiveModel
-from vae_core.latent import active_units
+from vae_core.analysis import active_mask
 
 LIM = 4.0  # slider range ± (latent units, or PCA std units)
 STEP = 0.05
@@ -107,7 +107,7 @@ def panel(am: ActiveModel) -> None:
         z_cur = np.asarray(st.session_state.get("sliders_z", np.zeros(d)), dtype=np.float64)
         if z_cur.shape != (d,):
             z_cur = np.zeros(d)
-        active = active_units(am.encodings()[0]) if d > 2 else np.ones(d, bool)
+        active = active_mask(am.encodings()[0]) if d > 2 else np.ones(d, bool)
         start = slider_setting(z_cur, LIM, am.pca() if steer else None)
         cols = st.columns(ncols)
         vals = np.zeros(d)

@@ -9,12 +9,11 @@ import math
 import numpy as np
 import torch
 
-from .analysis import active_mask
 from .images import tile
 from .objectives import gaussian_kl
 
 __all__ = [
-    "PCA", "active_units", "decode_np", "ellipse_points", "encode_dataset", "from_pca_units", "grid_points",
+    "PCA", "decode_np", "ellipse_points", "encode_dataset", "from_pca_units", "grid_points",
     "interpolate", "lattice", "lerp", "manifold_grid", "nearest", "neighbour_agreement", "pca_head", "pca_plane",
     "pixel_crossfade", "plane_grid", "project_2d", "projected_ellipse", "projected_std", "rate_nats", "slerp", "tile",
     "to_pca_units",
@@ -253,6 +252,3 @@ def neighbour_agreement(coords: np.ndarray, labels: np.ndarray) -> float:
     _, idx = NearestNeighbors(n_neighbors=2).fit(coords).kneighbors(coords)
     return float(np.mean(labels[idx[:, 1]] == labels))
 
-
-# The Decoder Sliders page still imports the mask under this name; vae_core.analysis.active_mask is the definition.
-active_units = active_mask

@@ -61,3 +61,18 @@ def test_bits_back_length_is_not_below_the_ideal_code_length():
     for q, ne in zip(exact, t["neg_elbo"].tolist(), strict=True):
         assert q.kind == "log-probability"
         assert ne / math.log(2) >= -q.log_px / math.log(2) - 0.2  # -ELBO >= -log P(x), in bits
+
+
+def test_page_bits_back_length_is_the_neg_elbo_of_the_thresholded_digit():
+    """bits_back_bits (the Compression page's number) = -ELBO/ln 2 of the 8-bit digit thresholded at 128, computed
+    here directly; a CVAE gets its label."""
+    from vae_core.truth.coding import binarize_at, bits_back_bits
+
+    x = mnist_test().images[:3]
+    xb = torch.as_tensor(np.rint(x.numpy().reshape(3, -1) * 255) >= 128, dtype=torch.float32)
+    assert np.array_equal(binarize_at(x).reshape(3, -1), xb.numpy().astype(bool))
+    for name, y in (("mnist-z2", None), ("mnist-cvae-z2", 7)):
+        m, _ = model(name)
+        labels = None if y is None else torch.full((3,), y)
+        want = elbo_terms(m, xb, labels, n_samples=64, generator=torch.Generator().manual_seed(0))["neg_elbo"]
+        np.testing.assert_allclose(bits_back_bits(m, x, y), want.numpy() / math.log(2), rtol=1e-6)

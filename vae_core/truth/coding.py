@@ -27,8 +27,10 @@ import torch
 from PIL import Image
 
 from ..images import SIDE, as_image_rows
+from ..objectives import elbo_terms
 
-__all__ = ["LN2", "li_el_gamal_bound_bits", "lossless_baselines", "png_bytes", "rec_overhead_bits", "to_uint8",
+__all__ = ["LN2", "binarize_at", "bits_back_bits", "li_el_gamal_bound_bits", "lossless_baselines", "png_bytes",
+           "rec_overhead_bits", "to_uint8",
            "zlib_bytes"]
 
 LN2 = math.log(2.0)
@@ -58,6 +60,22 @@ def png_bytes(img: np.ndarray) -> int:
     return len(buf.getvalue())
 
 
+def binarize_at(x, threshold: float = 0.5) -> np.ndarray:
+    """The 8-bit digits (N, 28, 28) as booleans: pixel >= round(255 * threshold).  The one threshold rule of the
+    Compression page, for its lossless codes and its bits-back length alike."""
+    return to_uint8(x) >= round(255 * threshold)
+
+
+def bits_back_bits(model, x, y=None, threshold: float = 0.5, n_samples: int = 64, seed: int = 0) -> np.ndarray:
+    """Per image (N,), bits: -ELBO / ln 2 of the digit binarised by :func:`binarize_at`, the net length of a
+    bits-back code of that binary image (a Monte-Carlo estimate from ``n_samples`` draws, seeded)."""
+    xb = torch.as_tensor(binarize_at(x, threshold).reshape(-1, SIDE * SIDE), dtype=torch.float32)
+    labels = None if y is None else torch.as_tensor(np.atleast_1d(y), dtype=torch.long).expand(len(xb))
+    terms = elbo_terms(model, xb, model.condition(labels), n_samples=n_samples,
+                       generator=torch.Generator().manual_seed(seed))
+    return terms["neg_elbo"].detach().numpy() / LN2
+
+
 def lossless_baselines(x, threshold: float = 0.5) -> dict[str, np.ndarray]:
     """Per image (N,) byte counts of real lossless codes of the 8-bit digit and of its binarisation.
 
@@ -65,7 +83,7 @@ def lossless_baselines(x, threshold: float = 0.5) -> dict[str, np.ndarray]:
     binarised at ``threshold``, 1 bit per pixel).  Bits = 8 x bytes.
     """
     imgs = to_uint8(x)
-    bins = imgs >= round(255 * threshold)
+    bins = binarize_at(x, threshold)
     return {"raw8": np.full(len(imgs), SIDE * SIDE), "zlib8": np.array([zlib_bytes(a) for a in imgs]),
             "png8": np.array([png_bytes(a) for a in imgs]), "raw1": np.full(len(imgs), SIDE * SIDE // 8),
             "zlib1": np.array([zlib_bytes(b) for b in bins]), "png1": np.array([png_bytes(b) for b in bins])}
