@@ -21,6 +21,21 @@ SHIPPED_NAMES = ["mnist-z2", "mnist-z20", "mnist-cvae-z2", "mnist-z2-beta0.5", "
 
 
 @pytest.fixture
+def user_dir():
+    """The server's user-model folder (VAE_USER_MODELS: a temporary folder under the tests), emptied before and
+    after the test."""
+    import ui
+
+    d = Path(ui.USER_DIR)
+    d.mkdir(parents=True, exist_ok=True)
+    for f in d.iterdir():
+        f.unlink()
+    yield d
+    for f in d.iterdir():
+        f.unlink()
+
+
+@pytest.fixture
 def repo_root() -> Path:
     return ROOT
 

@@ -17,20 +17,6 @@ APP = str(ROOT / "app.py")
 PAGE = "app_pages/train_models.py"
 
 
-@pytest.fixture
-def user_dir():
-    """The server's user-model folder (VAE_USER_MODELS: a temporary folder under the tests), emptied."""
-    import ui
-
-    d = Path(ui.USER_DIR)
-    d.mkdir(parents=True, exist_ok=True)
-    for f in d.iterdir():
-        f.unlink()
-    yield d
-    for f in d.iterdir():
-        f.unlink()
-
-
 def _open() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()

@@ -19,19 +19,6 @@ APP = str(ROOT / "app.py")
 PAGE = "app_pages/train_models.py"
 
 
-@pytest.fixture
-def user_dir():
-    import ui
-
-    d = Path(ui.USER_DIR)
-    d.mkdir(parents=True, exist_ok=True)
-    for f in d.iterdir():
-        f.unlink()
-    yield d
-    for f in d.iterdir():
-        f.unlink()
-
-
 def _open(pick: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
