@@ -42,6 +42,14 @@ def _activation(module: nn.Module) -> dict:
     raise LiveUnsupported(f"the page has no {type(module).__name__} activation")
 
 
+def _out_activation(model) -> dict:
+    """The logits' own map after fc_out: identity, or models.LogitRange's c + h tanh((eta - c) / h)."""
+    rng = getattr(model, "out_range", None)
+    if rng is None:
+        return {"name": "identity"}
+    return {"name": "range", "c": float(rng.c), "h": float(rng.h)}
+
+
 def _mlp(seq: nn.Module, what: str) -> list[tuple[nn.Linear, dict]]:
     """[(Linear, activation spec)] of a Sequential made of Linear layers each followed by at most one activation."""
     if not isinstance(seq, nn.Sequential):
@@ -117,7 +125,7 @@ def export_model(model, name: str = "model", check: bool = True) -> dict:
         "mu": _layer(model.fc_mu, {"name": "identity"}, dtype),
         "logvar": _layer(model.fc_logvar, {"name": "identity"}, dtype),
         "decoder": [_layer(lin, act, dtype) for lin, act in parts["decoder"]],
-        "out": _layer(model.fc_out, {"name": "identity"}, dtype),
+        "out": _layer(model.fc_out, _out_activation(model), dtype),
     }
     if check:
         _check_payload(model, payload)
@@ -142,6 +150,8 @@ def _act_np(x: np.ndarray, act: dict) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-x))
     if name == "identity":
         return x
+    if name == "range":
+        return act["c"] + act["h"] * np.tanh((x - act["c"]) / act["h"])
     if name == "elu":
         return np.where(x > 0, x, act["alpha"] * np.expm1(np.minimum(x, 0.0)))
     if name == "softplus":

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .models import ACTIVATIONS, VAE, build_model
+from .models import ACTIVATIONS, LOGIT_RANGE_LIMITS, VAE, build_model
 from .pair_io import (  # noqa: F401  (re-exported: the generic API lives in pair_io)
     ALLOC_BOUND_BYTES,
     DEFAULT_FAMILY,
@@ -167,8 +167,17 @@ def validate_architecture(arch) -> dict:
     if kind == "cvae" and (nc != DIGIT_NUM_CLASSES or isinstance(nc, bool)):
         raise CheckpointError(f"this CVAE has {_short(nc)} classes, but the pages condition on the "
                               f"{DIGIT_NUM_CLASSES} digit classes ('model.num_classes' must be {DIGIT_NUM_CLASSES})")
-    return {"kind": kind, "latent_dim": latent, "hidden_dims": list(hd), "input_dim": DIGIT_INPUT_DIM,
-            "activation": act, "num_classes": int(nc)}
+    out = {"kind": kind, "latent_dim": latent, "hidden_dims": list(hd), "input_dim": DIGIT_INPUT_DIM,
+           "activation": act, "num_classes": int(nc)}
+    lr = arch.get("logit_range")
+    if lr is not None:
+        lo_lim, hi_lim = LOGIT_RANGE_LIMITS
+        if (not isinstance(lr, list) or len(lr) != 2 or not all(_is_num(v) and math.isfinite(float(v)) for v in lr)
+                or not lo_lim <= float(lr[0]) < float(lr[1]) <= hi_lim):
+            raise CheckpointError(f"metadata field 'model.logit_range' must be [lo, hi] with {lo_lim:g} <= lo < hi <= "
+                                  f"{hi_lim:g} (got {_short(lr)})")
+        out["logit_range"] = [float(lr[0]), float(lr[1])]
+    return out
 
 
 def validate_digit_metadata(meta: dict, tensors: dict | None = None) -> dict:

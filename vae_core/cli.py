@@ -51,6 +51,14 @@ def _parse_hidden(s: str) -> tuple[int, ...]:
     return dims
 
 
+def _parse_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("--logit-range wants two numbers LO,HI, e.g. -80,15") from None
+    return lo, hi
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vae_core.train", description="Train a VAE on digits.")
     p.add_argument("--latent-dim", type=int, default=2)
@@ -71,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subset", type=int, default=0, help="train on a random subset of this size (0 = all)")
     p.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli",
                    help="decoder likelihood p(x|z); continuous_bernoulli is a proper density on grey pixels")
+    p.add_argument("--logit-range", type=_parse_range, default=None, metavar="LO,HI",
+                   help="map the decoder's logits smoothly onto (LO, HI) so lambda = sigmoid(eta) stays inside (0, 1) "
+                        "(e.g. -80,15 for the continuous Bernoulli; default: unbounded)")
     p.add_argument("--binarize", action="store_true",
                    help="train on dynamically binarised digits (fresh x ~ Bernoulli(grey) every batch) and "
                         f"evaluate on the test set binarised once with seed {TEST_BINARIZATION_SEED}")
@@ -96,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         warmup_steps=args.warmup_steps, free_bits=args.free_bits, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule, seed=args.seed,
         num_threads=args.threads, likelihood=args.likelihood,
-        binarization="dynamic" if args.binarize else "none",
+        binarization="dynamic" if args.binarize else "none", logit_range=args.logit_range,
     )
     if args.binarize and args.likelihood != "bernoulli":
         raise SystemExit("--binarize goes with the Bernoulli likelihood (binary pixels)")

@@ -63,8 +63,9 @@ class ReluMLPStep:
 
     @staticmethod
     def supports(model: VAE) -> bool:
-        """True for a plain (not subclassed) VAE/CVAE with ReLU MLPs and trainable dense float32 weights."""
-        if type(model) not in (VAE, CVAE) or model.activation != "relu":
+        """True for a plain (not subclassed) VAE/CVAE with ReLU MLPs, unbounded logits and trainable dense float32
+        weights."""
+        if type(model) not in (VAE, CVAE) or model.activation != "relu" or model.out_range is not None:
             return False
         for seq in (model.encoder, model.decoder):
             kinds = [type(m) for m in seq]

@@ -5,8 +5,9 @@ posterior parameters and latent codes to Bernoulli pixel means.  Every variant
 shares one interface (AntixK/PyTorch-VAE style):
 
 * ``encode(x[, y]) -> (mu, logvar)``  with ``x`` a float tensor ``(N, 784)`` in [0, 1]
-* ``decode(z[, y]) -> (N, 784)``      Bernoulli means (pixel probabilities) in [0, 1]
-* ``decode_logits(z[, y])``           the same before the sigmoid (numerically stable losses)
+* ``decode(z[, y]) -> (N, 784)``      the likelihood's parameter lambda = sigmoid(eta), in the open interval (0, 1)
+                                      (Bernoulli means; the continuous Bernoulli's lambda, not its mean)
+* ``decode_logits(z[, y])``           eta, the same before the sigmoid (numerically stable losses)
 * ``reparameterize(mu, logvar)``      z = mu + sigma * eps  (Thm 2.1)
 * ``forward(x[, y][, generator]) -> ForwardOutput(logits, mu, logvar, z)``
 * ``sample(n[, y])``                  decode draws from the prior p(z) = N(0, I)
@@ -27,6 +28,33 @@ import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "softplus": nn.Softplus, "tanh": nn.Tanh, "gelu": nn.GELU}
+
+# The widest logit range a model may declare: sigmoid(-87) = 1.6e-38 is still a normal float32 number above 0,
+# and sigmoid(16) = 1 - 1.1e-7 still rounds below 1, so lambda = decode(z) stays strictly inside (0, 1).
+LOGIT_RANGE_LIMITS = (-87.0, 16.0)
+
+
+class LogitRange(nn.Module):
+    """eta -> c + h tanh((eta - c) / h): a smooth, increasing map of the real line onto (lo, hi).
+
+    Slope 1 at the centre c = (lo + hi) / 2, half-width h = (hi - lo) / 2.  A decoder ending in it cannot push
+    lambda = sigmoid(eta) to 0 or 1, which a continuous-Bernoulli decoder otherwise does on MNIST's exactly-black
+    pixels (its density there, ~|eta|, is unbounded; see vae_core.likelihoods)."""
+
+    def __init__(self, lo: float, hi: float) -> None:
+        super().__init__()
+        lo, hi = float(lo), float(hi)
+        if not (LOGIT_RANGE_LIMITS[0] <= lo < hi <= LOGIT_RANGE_LIMITS[1]):
+            raise ValueError(f"logit_range must satisfy {LOGIT_RANGE_LIMITS[0]:g} <= lo < hi <= "
+                             f"{LOGIT_RANGE_LIMITS[1]:g} (got {lo:g}, {hi:g})")
+        self.lo, self.hi = lo, hi
+        self.c, self.h = 0.5 * (lo + hi), 0.5 * (hi - lo)
+
+    def forward(self, eta: torch.Tensor) -> torch.Tensor:
+        return self.c + self.h * torch.tanh((eta - self.c) / self.h)
+
+    def extra_repr(self) -> str:
+        return f"lo={self.lo:g}, hi={self.hi:g}"
 
 
 class ForwardOutput(NamedTuple):
@@ -60,6 +88,7 @@ class VAE(nn.Module):
         input_dim: int = 784,
         activation: str = "relu",
         num_classes: int = 0,
+        logit_range: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         if latent_dim < 1:
@@ -79,6 +108,9 @@ class VAE(nn.Module):
         self.fc_logvar = nn.Linear(self.hidden_dims[-1], self.latent_dim)
         self.decoder = _mlp([self.latent_dim + c, *reversed(self.hidden_dims)], activation)
         self.fc_out = nn.Linear(self.hidden_dims[0], self.input_dim)
+        # None: eta = fc_out(h) unbounded (every model before #11's continuous-Bernoulli fix); else (lo, hi)
+        self.logit_range = None if logit_range is None else tuple(float(v) for v in logit_range)
+        self.out_range = None if self.logit_range is None else LogitRange(*self.logit_range)
 
     # ------------------------------------------------------------------ config
     def config(self) -> dict:
@@ -89,6 +121,7 @@ class VAE(nn.Module):
             "input_dim": self.input_dim,
             "activation": self.activation,
             "num_classes": self.num_classes,
+            **({} if self.logit_range is None else {"logit_range": list(self.logit_range)}),
         }
 
     @property
@@ -132,11 +165,23 @@ class VAE(nn.Module):
         return self.fc_mu(h), self.fc_logvar(h)
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.fc_out(self.decoder(self._cond(z, y)))
+        eta = self.fc_out(self.decoder(self._cond(z, y)))
+        return eta if self.out_range is None else self.out_range(eta)
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """z -> Bernoulli pixel means in [0, 1], shape (N, input_dim)."""
-        return torch.sigmoid(self.decode_logits(z, y))
+        """z -> lambda = sigmoid(eta) in the open interval (0, 1), shape (N, input_dim).
+
+        For the Bernoulli likelihood lambda is the pixel mean; for the continuous Bernoulli it is the
+        distribution's parameter (its mean is ``likelihoods.continuous_bernoulli_mean(decode_logits(z))``).
+        A model with a ``logit_range`` keeps lambda inside (0, 1) by construction; for the others a sigmoid that
+        rounds to exactly 0 or 1, or below the smallest normal number, in the tensor's dtype (eta below ~-87 or
+        above ~17 in float32) is moved to the nearest normal number inside, so lambda is always a valid
+        parameter.  Evaluate likelihoods from ``decode_logits``, which is exact."""
+        lam = torch.sigmoid(self.decode_logits(z, y))
+        if self.out_range is not None:
+            return lam
+        fi = torch.finfo(lam.dtype)
+        return lam.clamp(fi.tiny, 1.0 - fi.eps / 2)
 
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
@@ -170,10 +215,11 @@ class CVAE(VAE):
     kind = "cvae"
 
     def __init__(self, latent_dim: int = 2, hidden_dims: Sequence[int] = (512, 256), input_dim: int = 784,
-                 activation: str = "relu", num_classes: int = 10) -> None:
+                 activation: str = "relu", num_classes: int = 10,
+                 logit_range: Sequence[float] | None = None) -> None:
         if num_classes < 2:
             raise ValueError("a CVAE needs num_classes >= 2")
-        super().__init__(latent_dim, hidden_dims, input_dim, activation, num_classes)
+        super().__init__(latent_dim, hidden_dims, input_dim, activation, num_classes, logit_range)
 
 
 def build_model(config: dict) -> VAE:
@@ -184,6 +230,7 @@ def build_model(config: dict) -> VAE:
         hidden_dims=[int(h) for h in config["hidden_dims"]],
         input_dim=int(config.get("input_dim", 784)),
         activation=str(config.get("activation", "relu")),
+        logit_range=config.get("logit_range"),
     )
     if kind == "vae":
         return VAE(**kwargs)

@@ -42,7 +42,7 @@ import torch
 from .data import binarize_dynamic
 from .fast_step import ReluMLPStep
 from .likelihoods import LIKELIHOODS
-from .models import VAE, build_model
+from .models import LOGIT_RANGE_LIMITS, VAE, build_model
 from .objectives import KLSchedule, vae_loss
 from .runtime import stream_seed, torch_threads
 
@@ -77,6 +77,7 @@ class TrainConfig:
     fast: bool = True  # the hand-written ReLU step where it applies; False = always model(x) + vae_loss + backward
     likelihood: str = "bernoulli"  # p(x|z): "bernoulli" | "continuous_bernoulli" (the latter: plain path only)
     binarization: str = "none"  # "none" (grey pixels) | "dynamic" (fresh x ~ Bernoulli(grey) every batch)
+    logit_range: tuple[float, float] | None = None  # decoder logits mapped onto (lo, hi) (models.LogitRange)
 
     def __post_init__(self) -> None:
         self.hidden_dims = tuple(int(h) for h in self.hidden_dims)
@@ -101,6 +102,11 @@ class TrainConfig:
             errors.append(f"likelihood must be one of {', '.join(LIKELIHOODS)}")
         if self.binarization not in ("none", "dynamic"):
             errors.append("binarization must be 'none' or 'dynamic'")
+        if self.logit_range is not None:
+            self.logit_range = tuple(float(v) for v in self.logit_range)
+            lo_lim, hi_lim = LOGIT_RANGE_LIMITS
+            if len(self.logit_range) != 2 or not lo_lim <= self.logit_range[0] < self.logit_range[1] <= hi_lim:
+                errors.append(f"logit_range must be (lo, hi) with {lo_lim:g} <= lo < hi <= {hi_lim:g}")
         if errors:
             raise ValueError("; ".join(errors))
         _ = self.schedule  # validates kl_schedule
@@ -117,11 +123,13 @@ class TrainConfig:
             "input_dim": input_dim,
             "activation": self.activation,
             "num_classes": num_classes if self.conditional else 0,
+            **({} if self.logit_range is None else {"logit_range": list(self.logit_range)}),
         }
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["hidden_dims"] = list(self.hidden_dims)
+        d["logit_range"] = None if self.logit_range is None else list(self.logit_range)
         return d
 
 

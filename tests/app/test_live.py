@@ -217,3 +217,18 @@ def test_pages_fall_back_to_the_server_for_a_model_the_page_cannot_run():
         assert not [e for e in at.main if type(e).__name__ == "UnknownElement"
                     and getattr(e.proto, "component_name", None) == live.COMPONENT_NAME], page
         assert len(at.get(server_part)) >= 1, page
+
+
+def test_a_bounded_logit_model_round_trips_with_its_range():
+    """A model with models.LogitRange on its logits exports the map as the out layer's 'range' activation; the
+    page's maths (numpy here, live.js in the browser tests) reproduces torch's decode, saturated pixels included."""
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden_dims=(32, 16), logit_range=(-80.0, 15.0)).eval()
+    with torch.no_grad():
+        model.fc_out.weight.mul_(300.0)  # push many pixels far past the bounds
+    p = live.export_model(model, "m")
+    assert p["out"]["act"] == {"name": "range", "c": -32.5, "h": 47.5}
+    z = np.random.default_rng(0).normal(size=(10, 3)) * 3
+    ref = _decode(model, z)
+    assert (ref < 1e-20).mean() > 0.05 and (ref > 1 - 1e-6).mean() > 0.05
+    assert np.abs(live.reference_decode(p, z) - ref).max() < 1e-5  # float32 torch against float64 numpy, |eta| ~ 1e3

@@ -96,6 +96,11 @@ function activate(act, y, n) {
       }
       break;
     case "identity": break;
+    case "range": {  // models.LogitRange: logits mapped onto (lo, hi) = c -/+ h
+      const c = act.c, h = act.h;
+      for (let i = 0; i < n; i++) y[i] = c + h * Math.tanh((y[i] - c) / h);
+      break;
+    }
     default: throw new Error("unsupported activation " + act.name);
   }
 }
