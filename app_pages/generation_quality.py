@@ -46,6 +46,11 @@ def _bar(rows: list[StoredScore], refs: dict) -> go.Figure:
     return fig
 
 
+_ELBO_KIND = {"cross-entropy": "BCE objective (cross-entropy, grey pixels)",
+              "log-density": "−log p(x), continuous-Bernoulli density",
+              "log-probability": "−log P(x), binarised digits"}
+
+
 def main() -> None:
     st.title("Generation Quality: FID and IS")
     st.markdown(
@@ -77,8 +82,13 @@ def main() -> None:
         st.plotly_chart(_bar(rows, ctm), width="stretch")
     st.dataframe([{"model": r.name, "FID": round(r.fid, 2),
                    "IS": None if r.inception_score is None else round(r.inception_score, 2),
-                   "test −ELBO (nats)": None if r.neg_elbo is None else round(r.neg_elbo, 2)} for r in rows],
+                   "test −ELBO (nats/image)": None if r.neg_elbo is None else round(r.neg_elbo, 2),
+                   "that −ELBO bounds": _ELBO_KIND[r.neg_elbo_kind]} for r in rows],
                  hide_index=True, width="stretch")
+    st.caption("The −ELBO column holds three different quantities, comparable only within one kind: the BCE "
+               "objective on grey pixels is a cross-entropy (not a −log p(x)); a continuous-Bernoulli model's is a "
+               "bound on −log p(x) of a density (it can be negative); a binarised model's bounds −log P(x) of "
+               "the binarised test digits.")
     st.dataframe([{"reference": "10,000 training digits", "FID": round(ctm.get("fid_train_vs_test", np.nan), 2),
                    "IS": round(ctm.get("is_train", np.nan), 2)},
                   {"reference": "the 10,000 test digits themselves", "FID": 0.0,

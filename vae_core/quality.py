@@ -203,6 +203,7 @@ class StoredScore:
     fid: float | None
     inception_score: float | None
     neg_elbo: float | None  # test -ELBO, nats per image
+    neg_elbo_kind: str = "cross-entropy"  # what that -ELBO bounds: likelihoods.metric_labels(meta)["kind"]
 
 
 def _number(v) -> float | None:
@@ -210,9 +211,18 @@ def _number(v) -> float | None:
 
 
 def stored_score(name: str, meta: dict) -> StoredScore:
-    """FID, IS and test -ELBO from the ``test_metrics`` of one checkpoint's metadata (None where absent)."""
+    """FID, IS and test -ELBO from the ``test_metrics`` of one checkpoint's metadata (None where absent), with what
+    that -ELBO is: a bound on -log p(x) of a density ("log-density"), on -log P(x) of binarised digits
+    ("log-probability"), or the grey-pixel BCE objective ("cross-entropy"); the three are not comparable."""
+    from .likelihoods import metric_labels
+
     tm = meta.get("test_metrics") if isinstance(meta.get("test_metrics"), dict) else {}
-    return StoredScore(name, _number(tm.get("fid")), _number(tm.get("inception_score")), _number(tm.get("neg_elbo")))
+    try:
+        kind = metric_labels(meta)["kind"]
+    except (AttributeError, TypeError, ValueError):
+        kind = "cross-entropy"
+    return StoredScore(name, _number(tm.get("fid")), _number(tm.get("inception_score")), _number(tm.get("neg_elbo")),
+                       kind)
 
 
 def stored_scores(folder) -> list[StoredScore]:

@@ -52,6 +52,9 @@ def test_quality_page_table_and_live_score():
     table, refs = at.dataframe[0].value, at.dataframe[1].value
     assert list(table["model"]) == [r.name for r in stored_scores(SHIPPED) if r.fid is not None]
     assert "mnist-z2" in list(table["model"])
+    kinds = dict(zip(table["model"], table["that −ELBO bounds"], strict=True))
+    assert kinds["mnist-z2"].startswith("BCE objective") and kinds["mnist-z20-bin"].startswith("−log P(x)")
+    assert kinds["mnist-z20-cb"].startswith("−log p(x), continuous")
     fid = dict(zip(refs["reference"], refs["FID"], strict=True))
     assert fid["10,000 training digits"] < 0.01 * fid["10,000 images of uniform noise"]
     assert not [m for m in at.metric if m.label == "FID"]  # nothing measured before the button

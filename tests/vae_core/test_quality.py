@@ -145,6 +145,10 @@ def test_score_model_and_stored_scores(tmp_path):
     assert rows[0].fid == 2.0 and rows[2].fid is None and rows[2].neg_elbo == 100.0
     assert q.stored_score("x", {"test_metrics": {"fid": True, "inception_score": "3"}}) == q.StoredScore(
         "x", None, None, None)  # only real numbers count
+    # what each -ELBO is: three different quantities, named so the table does not compare them as one
+    assert rows[0].neg_elbo_kind == "cross-entropy"
+    assert q.stored_score("cb", {"likelihood": "continuous_bernoulli"}).neg_elbo_kind == "log-density"
+    assert q.stored_score("bin", {"binarization": "dynamic"}).neg_elbo_kind == "log-probability"
 
 
 def test_cli_trains_saves_and_scores(tmp_path, capsys):
