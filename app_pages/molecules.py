@@ -144,20 +144,22 @@ def main() -> None:
 
     st.subheader("Interpolation between two molecules")
     labels = [molecule_label(i, s) for i, s in enumerate(test)]
-    c1, c2, c3 = st.columns([2, 2, 1])
+    c1, c2, c3, c4 = st.columns([2, 2, 1, 1.3])
     ia = c1.selectbox("from", range(len(test)), 0, format_func=labels.__getitem__, key="mol_a")
     ib = c2.selectbox("to", range(len(test)), 1, format_func=labels.__getitem__, key="mol_b")
     steps = c3.slider("steps", 3, 10, 5, key="mol_steps")
-    path = explore.homotopy(mu[ia], mu[ib], steps)
+    method = c4.radio("path", list(explore.PATHS), format_func=explore.PATHS.__getitem__, key="mol_path_kind")
+    path = explore.homotopy(mu[ia], mu[ib], steps, method)
     decoded = explore.decode_path(model, path, require_end=True)
     valid = [smiles.is_valid(s) for s in decoded]
-    st.session_state["mol_path"] = {"a": ia, "b": ib, "steps": steps, "decoded": decoded, "valid": valid}
+    st.session_state["mol_path"] = {"a": ia, "b": ib, "steps": steps, "decoded": decoded, "valid": valid,
+                                    "method": method}
     cols = st.columns(min(steps, 5))
     for k, s in enumerate(decoded):
         with cols[k % len(cols)]:
             st.caption(f"t = {k / (steps - 1):.2f}")
             drawing(s, width=170)
-    st.caption(f"{sum(valid)} of {steps} points on the straight line z_t = (1 − t)·μ_a + t·μ_b decode to valid "
+    st.caption(f"{sum(valid)} of {steps} points on the {explore.PATHS[method]} from μ_a to μ_b decode to valid "
                "molecules (greedy decoding).")
 
     st.subheader("Latent map")

@@ -162,8 +162,10 @@ def main() -> None:
         "**Why the fixes work.** *KL annealing* multiplies the KL term by a weight rising from 0 to 1, so early "
         "on z is free to carry information and the decoder learns to use it before the price arrives. *Word "
         "dropout* replaces a fraction of the letters the decoder is fed with `<unk>`, so predicting the next "
-        "letter from the previous ones alone stops working and z becomes worth its cost. These two models end "
-        "on the same ELBO with weight 1; the difference is only the path training took. *Free bits* change the "
+        "letter from the previous ones alone stops working and z becomes worth its cost: it weakens the decoder, "
+        "the notes' *decoder too strong* cause treated directly. Annealing changes only the path training takes "
+        "(both models end on the ELBO with weight 1); word dropout changes what the decoder learns from. *Free "
+        "bits* change the "
         "objective: the minimised KL term is Σ_j max(λ, KL_j), so each dimension's first λ nats cost nothing "
         "and the encoder keeps at least that much information about the word — the rate needed to spell unseen "
         "words back letter for letter.")

@@ -53,19 +53,22 @@ def apply_click(event, mu: np.ndarray, r: float) -> None:
         st.session_state["wm_source"] = "click"
 
 
-def interpolation_inputs() -> tuple[str | None, str | None, str, int]:
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
+def interpolation_inputs() -> tuple[str | None, str | None, str, int, str]:
+    c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1, 1.2])
     a_raw = c1.text_input("from word", "water", key="wm_a", max_chars=16)
     b_raw = c2.text_input("to word", "fire", key="wm_b", max_chars=16)
     name = c3.selectbox("model", INTERP_MODELS, key="wm_interp_model",
                         help="the 16-D model reconstructs most words exactly; the 2-D one draws the path on the map")
     steps = c4.slider("steps", 3, 15, 8, key="wm_steps")
+    method = c5.radio("path", list(explore.PATHS), format_func=explore.PATHS.__getitem__, key="wm_path_kind",
+                      help="the great circle keeps |z| between the two codes' lengths; the straight line dips "
+                           "towards z = 0, a region the 16-D posteriors rarely visit (prior draws have |z| ≈ √d)")
     a, b = explore.clean_word(a_raw), explore.clean_word(b_raw)
     for raw, clean in ((a_raw, a), (b_raw, b)):
         if clean is None:
             st.warning("Type a word of 1–16 letters a–z (no spaces, digits or accents); this one is not:")
             st.text(raw)
-    return a, b, name, steps
+    return a, b, name, steps, method
 
 
 def main() -> None:
@@ -113,19 +116,21 @@ def main() -> None:
                                         "nearest": near, "source": st.session_state.get("wm_source", "sliders")}
 
     st.subheader("Interpolation (homotopy) between two words")
-    st.markdown("Encode both words, walk the straight line z_t = (1 − t)·μ_a + t·μ_b and decode each point "
-                "greedily (Bowman et al. 2016 show such paths between sentences).")
-    a, b, name, steps = interpolation_inputs()
+    st.markdown("Encode both words, walk the straight line z_t = (1 − t)·μ_a + t·μ_b (Bowman et al. 2016 show such "
+                "paths between sentences) or the great circle z_t = [sin((1 − t)Ω)·μ_a + sin(tΩ)·μ_b] / sin Ω, "
+                "Ω the angle between μ_a and μ_b (White 2016), and decode each point greedily.")
+    a, b, name, steps, method = interpolation_inputs()
     path_z = None
     if a and b:
         imodel, _ = seq_model(name)
         ma, _ = explore.posterior(imodel, [a, b])
-        path = explore.homotopy(ma[0], ma[1], steps)
+        path = explore.homotopy(ma[0], ma[1], steps, method)
         words = explore.decode_path(imodel, path)
         t = np.linspace(0, 1, steps)
-        st.dataframe(pd.DataFrame({"t": np.round(t, 3), "decoded word": words}), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame({"t": np.round(t, 3), "|z_t|": np.round(np.linalg.norm(path, axis=1), 2),
+                                   "decoded word": words}), hide_index=True, width="stretch")
         st.session_state["wm_path"] = {"a": a, "b": b, "model": name, "steps": steps, "words": words,
-                                       "z": path.tolist()}
+                                       "z": path.tolist(), "method": method}
         if imodel.latent_dim == 2:
             path_z = path
         else:

@@ -64,13 +64,19 @@ def test_word_map_refuses_non_words_as_plain_text():
     at.text_input(key="wm_b").input("Fire").run()
     ok(at)
     assert at.session_state["wm_path"]["b"] == "fire" and at.session_state["wm_path"]["model"] == "words-z2"
+    at.radio(key="wm_path_kind").set_value("spherical").run()
+    ok(at)
+    path = at.session_state["wm_path"]
+    z = np.asarray(path["z"])
+    n = np.linalg.norm(z, axis=1)
+    assert path["method"] == "spherical" and n.min() >= min(n[0], n[-1]) - 1e-6  # no dip towards z = 0
 
 
 def test_collapse_page_shows_collapse_and_its_fix():
     at = open_page("app_pages/words_collapse.py", "mnist-z2")
     rep = at.session_state["wc_report"]
     plain, fixed, free = rep["words-z16-nofix"], rep["words-z16-fix"], rep["words-z16"]
-    assert plain["kl"] < 0.5 and fixed["kl"] > 10 * plain["kl"]      # collapse, and annealing + dropout against it
+    assert plain["kl"] < 0.5 and fixed["kl"] > 5.0      # collapse, and annealing + word dropout against it (#12)
     assert free["kl"] > 5 and free["word_accuracy"] >= 0.90 > fixed["word_accuracy"]   # the numbers
     assert plain["distinct_prior"] < fixed["distinct_prior"]
     # independent KL: closed form from the encoder's outputs

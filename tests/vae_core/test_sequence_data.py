@@ -89,6 +89,14 @@ def test_homotopy_pca_nearest_and_word_cleaning():
     assert path.shape == (5, 2) and np.allclose(path[2], [1, 2]) and np.allclose(path[-1], [2, 4])
     with pytest.raises(ValueError):
         explore.homotopy([0], [1], 1)
+    # the great circle: |z_t| stays between the ends' lengths (equal lengths: constant), angles step evenly
+    a, b = np.array([3.0, 0.0, 0.0]), np.array([0.0, 3.0, 0.0])
+    arc = explore.homotopy(a, b, 7, "spherical")
+    assert np.allclose(np.linalg.norm(arc, axis=1), 3.0) and np.allclose(arc[[0, -1]], [a, b])
+    assert np.allclose(np.degrees(np.arctan2(arc[:, 1], arc[:, 0])), np.linspace(0, 90, 7))
+    assert np.linalg.norm(explore.homotopy(a, b, 7)[3]) < 2.2  # the straight line dips to 3/sqrt(2)
+    with pytest.raises(ValueError, match="method"):
+        explore.homotopy(a, b, 3, "zigzag")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 5)) * np.array([5, 2, 0.1, 0.1, 0.1])
     xy, mean, axes, frac = explore.pca_2d(x)

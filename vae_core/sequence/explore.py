@@ -39,12 +39,20 @@ def decode_point(model: SeqVAE, z, n_samples: int = 5, temperature: float = 1.0,
     return {"greedy": greedy, "sampled": sampled}
 
 
-def homotopy(za, zb, steps: int) -> np.ndarray:
-    """``steps`` points z_t = (1 − t)·z_a + t·z_b, t = 0, 1/(steps−1), …, 1 (a straight line in z)."""
+PATHS = {"linear": "straight line (homotopy)", "spherical": "great circle (slerp)"}
+
+
+def homotopy(za, zb, steps: int, method: str = "linear") -> np.ndarray:
+    """``steps`` points from z_a to z_b inclusive: the straight line z_t = (1 − t)·z_a + t·z_b (Bowman et al.
+    2016's homotopy; ``method="linear"``) or the great circle about the prior's centre (White 2016;
+    ``"spherical"``), both from :mod:`vae_core.latent` (one definition of each path)."""
+    from ..latent import lerp, slerp
+
     if steps < 2:
         raise ValueError("an interpolation needs at least 2 steps")
-    t = np.linspace(0.0, 1.0, steps)[:, None]
-    return (1.0 - t) * np.asarray(za, dtype=np.float64)[None] + t * np.asarray(zb, dtype=np.float64)[None]
+    if method not in PATHS:
+        raise ValueError(f"method must be one of {', '.join(PATHS)}")
+    return (slerp if method == "spherical" else lerp)(za, zb, steps)
 
 
 @torch.no_grad()
