@@ -1,6 +1,6 @@
 """Recompute the MNIST FID / IS of every shipped digit model and write them into its JSON.
 
-    VAE_DATA_DIR=/path/to/datasets python scripts/update_fid.py [--folder checkpoints] [--n 10000]
+    VAE_DATA_DIR=/path/to/datasets python scripts/update_fid.py [--folder checkpoints] [--n 10000] [--models A B]
 
 For each digit checkpoint (family ``mlp-vae``) in the folder: 10,000 prior samples (seed 0; the decoder's
 pixel means; a CVAE cycles through the ten classes) scored by the shipped classifier
@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--models", nargs="*", default=None, help="only these checkpoints (names); default: every one")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     folder = Path(args.folder)
@@ -74,6 +75,8 @@ def main(argv=None) -> int:
         stem = jpath.with_suffix("")
         meta = json.loads(jpath.read_text())
         if meta.get("family", "mlp-vae") != "mlp-vae" or not stem.with_name(stem.name + ".safetensors").exists():
+            continue
+        if args.models is not None and stem.name not in args.models:
             continue
         model, meta = load_checkpoint(stem)
         x = prior_samples(model, args.n, seed=args.seed, likelihood=meta.get("likelihood", "bernoulli"))
