@@ -5,19 +5,24 @@ acts at the same time).  Phases:
 
 1. idle: the server up, no session;
 2. all shipped digit models loaded: one session picks each digit model in the sidebar on the Latent Map (model,
-   test-set encodings and map cached), then closes; the level once that session is dropped is the baseline;
-3. ``--rounds`` rounds of load: a trainer session starts a training on Train & Models (784-512-256-2, 200 epochs
+   test-set encodings and map cached), then closes; the level once that session is dropped is the cold baseline;
+3. ``--warmup`` rounds (default 1) of the load below: they fill the server-wide caches the pages fill once (the
+   60,000-digit training split of Train & Models, 180 MB; the binarised test set; …); the level after them is the
+   baseline the rounds are compared with (both baselines are printed);
+4. ``--rounds`` rounds of load: a trainer session starts a training on Train & Models (784-512-256-2, 200 epochs
    on 10,000 digits: it runs through the round), and ``--sessions`` sessions each loop for ``--seconds``: press
    a Decoder Sliders slider several times (each press timed until the server-drawn image changes), switch to
    another page through the sidebar, switch back.  Then the training is stopped and every tab closed;
-4. after each round, once Streamlit has dropped the closed sessions (``--ttl``, passed to the server as
-   ``server.disconnectedSessionTTL``, plus a margin), the server's RSS again.
+5. after each round, once Streamlit has dropped the closed sessions (``--ttl``, passed to the server as
+   ``server.disconnectedSessionTTL``, plus ``DROP_MARGIN_S``: ui.memory's janitor reaps and collects them), the
+   server's RSS again.
 
 Reports: exception boxes seen, errors in the server log, slider p50/p95 under load, the server's RSS (idle, all
-models loaded, baseline, peak during load, after each round's sessions closed, and that last level against the
-baseline).  No assertions: the figures go in the README.
+models loaded, baselines, peak during load, after each round's sessions closed, against both baselines and the
+previous round, and the largest deviation from the baseline against issue #13's 10 %).  No assertions: the figures
+go in the README.
 
-    VAE_DATA_DIR=... python -m bench.load [--sessions 6] [--seconds 60] [--rounds 2] [--ttl 10]
+    VAE_DATA_DIR=... python -m bench.load [--sessions 6] [--seconds 60] [--rounds 2] [--warmup 1] [--ttl 10]
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, start_server, stop_s
 IMG = '[data-testid="stMain"] [data-testid="stImage"] img'
 SLIDER = '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]'
 OTHER_PAGES = ["Latent Map", "Interpolation", "ELBO & Bounds", "Compression", "Anomaly Detection", "Home"]
+
+
+DROP_MARGIN_S = 15  # after the TTL: ui.memory's janitor (every 5 s) drops the expired sessions and collects
 
 
 def digit_models() -> list[str]:
@@ -214,6 +222,45 @@ def log_errors(log_path: Path, start: int) -> list[str]:
     return [ln for ln in text.splitlines() if re.search(r"Traceback|Error|Exception", ln)]
 
 
+async def one_round(browser, url: str, args, sampler: RssSampler, proc, label: str) -> float:
+    """One round of load (a training and ``--sessions`` sessions), then every tab closed; prints its figures and
+    returns the server's RSS once Streamlit has dropped the closed sessions."""
+    seen = {"exceptions": 0, "switches": 0, "failures": [], "training": "not started", "exception_texts": set()}
+    times: list[float] = []
+    sampler.reset()
+    started, stop = asyncio.Event(), asyncio.Event()
+    tr = asyncio.create_task(trainer(browser, url, started, stop, seen))
+    await asyncio.wait_for(started.wait(), 180)
+    go, ready = asyncio.Event(), []
+    users = []
+    for i in range(args.sessions):  # opened one after the other, then all start together
+        users.append(asyncio.create_task(user(browser, url, i, go, args.seconds, times, seen, ready)))
+        while len(ready) + len(seen["failures"]) <= i:
+            await asyncio.sleep(0.25)
+    go.set()
+    await asyncio.gather(*users)
+    stop.set()
+    await tr
+    peak = sampler.peak
+    await asyncio.sleep(args.ttl + DROP_MARGIN_S)  # Streamlit drops a closed tab's session after the TTL
+    after = rss_mb(proc.pid)
+    lost = sum(1 for x in times if x == float("inf"))
+    ok = [x for x in times if x != float("inf")]
+    print(f"{label}: {args.sessions} sessions x {args.seconds:g} s with one training "
+          f"({seen['training']}): {len(times)} slider presses ({lost} without a new image in 20 s), "
+          f"{seen['switches']} page switches")
+    print(f"  slider -> new image under load: p50 {pct(ok, 0.5):.0f} ms, p95 {pct(ok, 0.95):.0f} ms, "
+          f"max {max(ok) if ok else float('nan'):.0f} ms")
+    print(f"  exception boxes: {seen['exceptions']}; bench failures: {len(seen['failures'])}; "
+          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    for e in sorted(seen["exception_texts"]):
+        print("    exception box on", e)
+    for f in seen["failures"]:
+        print("   ", f)
+    print(f"  server RSS: peak {peak:,.0f} MB; after the sessions closed {after:,.0f} MB")
+    return after
+
+
 async def run(args) -> None:
     from playwright.async_api import async_playwright
 
@@ -231,48 +278,31 @@ async def run(args) -> None:
             await load_models(browser, url)
             loaded = rss_mb(proc.pid)
             print(f"server RSS with all {len(digit_models())} shipped digit models loaded and encoded: "
-                  f"{loaded:,.0f} MB "
-                  f"({time.perf_counter() - t:.0f} s)")
-            await asyncio.sleep(args.ttl + 8)
-            base = rss_mb(proc.pid)
-            print(f"baseline once that session was dropped: {base:,.0f} MB")
+                  f"{loaded:,.0f} MB ({time.perf_counter() - t:.0f} s)")
+            await asyncio.sleep(args.ttl + DROP_MARGIN_S)
+            cold = rss_mb(proc.pid)
+            print(f"cold baseline once that session was dropped: {cold:,.0f} MB")
             log_start = len(log_path.read_text(errors="replace"))
+            base = cold
+            for w in range(1, args.warmup + 1):
+                base = await one_round(browser, url, args, sampler, proc, f"warm-up round {w}")
+            if args.warmup:
+                print(f"baseline after {args.warmup} warm-up round(s): {base:,.0f} MB "
+                      f"({(base / cold - 1) * 100:+.1f} % on the cold baseline: the server-wide caches the rounds fill "
+                      "once, e.g. the 60,000-digit "
+                      "training split the Train & Models page loads)")
+            afters = []
             for r in range(1, args.rounds + 1):
-                seen = {"exceptions": 0, "switches": 0, "failures": [], "training": "not started",
-                        "exception_texts": set()}
-                times: list[float] = []
-                sampler.reset()
-                started, stop = asyncio.Event(), asyncio.Event()
-                tr = asyncio.create_task(trainer(browser, url, started, stop, seen))
-                await asyncio.wait_for(started.wait(), 180)
-                go, ready = asyncio.Event(), []
-                users = []
-                for i in range(args.sessions):  # opened one after the other, then all start together
-                    users.append(asyncio.create_task(user(browser, url, i, go, args.seconds, times, seen, ready)))
-                    while len(ready) + len(seen["failures"]) <= i:
-                        await asyncio.sleep(0.25)
-                go.set()
-                await asyncio.gather(*users)
-                stop.set()
-                await tr
-                peak = sampler.peak
-                await asyncio.sleep(args.ttl + 8)
-                after = rss_mb(proc.pid)
-                lost = sum(1 for x in times if x == float("inf"))
-                ok = [x for x in times if x != float("inf")]
-                print(f"round {r}: {args.sessions} sessions x {args.seconds} s with one training "
-                      f"({seen['training']}): {len(times)} slider presses ({lost} without a new image in 20 s), "
-                      f"{seen['switches']} page switches")
-                print(f"  slider -> new image under load: p50 {pct(ok, 0.5):.0f} ms, p95 {pct(ok, 0.95):.0f} ms, "
-                      f"max {max(ok) if ok else float('nan'):.0f} ms")
-                print(f"  exception boxes: {seen['exceptions']}; bench failures: {len(seen['failures'])}; "
-                      f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-                for e in sorted(seen["exception_texts"]):
-                    print("    exception box on", e)
-                for f in seen["failures"]:
-                    print("   ", f)
-                print(f"  server RSS: peak {peak:,.0f} MB; after the sessions closed {after:,.0f} MB "
-                      f"({(after / base - 1) * 100:+.1f} % against the baseline {base:,.0f} MB)")
+                after = await one_round(browser, url, args, sampler, proc, f"round {r}")
+                step = f"; {after - afters[-1]:+,.0f} MB on round {r - 1}" if afters else ""
+                print(f"  {(after / base - 1) * 100:+.1f} % against the baseline {base:,.0f} MB "
+                      f"({(after / cold - 1) * 100:+.1f} % against the cold baseline {cold:,.0f} MB){step}")
+                afters.append(after)
+            worst = max(abs(a / base - 1) for a in afters) * 100
+            print(f"RSS after the sessions closed, rounds 1-{args.rounds}: "
+                  + " / ".join(f"{a:,.0f}" for a in afters)
+                  + f" MB; largest deviation from the baseline {worst:.1f} % "
+                  + ("(within 10 %)" if worst <= 10 else "(NOT within 10 %)"))
             errs = log_errors(log_path, log_start)
             print(f"server-log error lines during the rounds: {len(errs)}")
             for e in errs[:20]:
@@ -289,6 +319,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--ttl", type=int, default=10, help="server.disconnectedSessionTTL for this server, s")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="rounds of the same load before the baseline is taken (0: the baseline is the cold level)")
     args = ap.parse_args()
     t = time.perf_counter()
     asyncio.run(run(args))

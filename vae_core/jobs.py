@@ -19,11 +19,17 @@ Hardening (a server shared by strangers):
   is built (``parse_hidden_dims`` for the free-text field);
 * **slots freed on every path**: the job leaves the active states whatever ends its thread
   (completion, stop, exception, even a BaseException), and a thread that cannot start is
-  removed again.
+  removed again;
+* **memory freed with the session**: a finished job keeps its reports, result figures and test
+  metrics (what the pages show), but its models only while the owner's session exists: once the
+  owner has been gone for ``owner_ttl_s`` (``release_abandoned``, called by the UI on every run,
+  and at the end of a job stopped because its session was closed) the model weights are dropped.
+  The training data, the optimizer and the trainer are never kept past the end of the job.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import threading
@@ -48,6 +54,8 @@ class OwnerBusyError(CapacityError):
 # limits of trainings started from the app (the CLI has none): sizes a 2-core CPU server trains in minutes
 JOB_LIMITS = {"max_width": 1024, "max_layers": 4, "max_latent": 256, "max_epochs": 200, "max_models": 8}
 DEFAULT_MAX_SECONDS = 30 * 60
+KEPT = "; the weights reached so far are kept"  # the end of a stopped job's message while its models are kept
+RELEASED = "; its weights were released with its browser session"
 
 
 def parse_hidden_dims(text: str, max_width: int = JOB_LIMITS["max_width"],
@@ -116,6 +124,7 @@ class Job:
         self._lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.progress = 0.0
+        self.released = False  # the models were dropped (the owner's session is gone)
 
     # -------------------------------------------------------------- control
     def stop(self, reason: str = "stopped by request") -> None:
@@ -129,6 +138,21 @@ class Job:
             self.stop(f"stopped at this server's maximum run time of {self.max_seconds / 60:g} min")
         elif self.owner_alive is not None and not self.owner_alive():
             self.stop("stopped because its browser session was closed")
+
+    def release_models(self) -> bool:
+        """Drop the weights of a finished job (its models, the trained one and the result's reference), keeping
+        the reports, result figures and test metrics; True when something was released.  A running job keeps
+        its models (the thread is training them)."""
+        if self.active or self.released:
+            return False
+        with self._lock:
+            for m in self.members:
+                m.model = m.live_model = None
+                if m.result is not None:
+                    m.result = dataclasses.replace(m.result, model=None)
+            self.released = True
+            self.message = self.message.removesuffix(KEPT) + RELEASED
+        return True
 
     @property
     def active(self) -> bool:
@@ -185,7 +209,7 @@ class Job:
                 self.message = "; ".join(f"{m.label}: {m.result.message}" for m in self.members if m.result.diverged)
             elif self._stop.is_set():
                 self.status = "stopped"
-                self.message = f"{self.stop_reason or 'stopped by request'}; the weights reached so far are kept"
+                self.message = f"{self.stop_reason or 'stopped by request'}{KEPT}"
             else:
                 self.status = "done"
                 self.message = "finished"
@@ -199,6 +223,8 @@ class Job:
             # the data is only needed while training: do not keep a copy per finished job
             self.images = self.labels = self.test_images = self.test_labels = None
             self.finished = time.time()
+            if self.owner_alive is not None and not self.owner_alive():  # nobody is left to use the models
+                self.release_models()
 
 
 class JobManager:
@@ -226,6 +252,12 @@ class JobManager:
         if self.owner_ttl_s is None or not owner:
             return True
         return time.time() - self._seen.get(owner, 0.0) <= self.owner_ttl_s
+
+    def release_abandoned(self) -> list[Job]:
+        """Drop the models of finished jobs whose owner's session is gone (see the module's notes); returns the
+        jobs released now."""
+        return [j for j in list(self.jobs.values())
+                if not j.active and j.owner and not self.owner_alive(j.owner) and j.release_models()]
 
     def active_for(self, owner: str) -> Job | None:
         return next((j for j in list(self.jobs.values()) if j.owner == owner and j.active), None)
