@@ -117,3 +117,23 @@ def test_sample_command_on_a_shipped_model(capsys):
     assert sample.main([str(CKPT / "smiles-z32"), "--n", "5", "--seed", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 5
+
+
+def test_staged_models_replay_from_their_json_without_scratch_paths():
+    """words-z16 and smiles-z32 were trained in stages whose intermediate checkpoints lived in a scratch folder;
+    scripts/replay_stages.py turns each JSON's recorded chain into commands that keep every stage in the
+    repository's checkpoints/.stages and end at the shipped name."""
+    import importlib.util
+    import shlex
+
+    spec = importlib.util.spec_from_file_location("replay_stages", CKPT.parent / "scripts" / "replay_stages.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for name, n_stages in (("words-z16", 4), ("smiles-z32", 2)):
+        _, meta = load_seq_checkpoint(CKPT / name)
+        chain = mod.stage_chain(meta)
+        cmds = mod.relocate(chain, "checkpoints/.stages")
+        assert len(cmds) == n_stages and "/tmp" in " ".join(chain) and "/tmp" not in " ".join(cmds)
+        outs = [shlex.split(c)[shlex.split(c).index("--out") + 1] for c in cmds]
+        inits = [shlex.split(c)[shlex.split(c).index("--init") + 1] for c in cmds[1:]]
+        assert inits == outs[:-1] and outs[-1] == f"checkpoints/{name}"  # each stage continues the one before
