@@ -182,7 +182,11 @@ async def trainer(browser, url: str, started: asyncio.Event, stop: asyncio.Event
         name = page.get_by_role("textbox", name="name for the model")
         await name.fill(f"load-{int(time.time())}")
         await page.get_by_role("button", name="Start training").click()
-        await page.get_by_role("button", name="Stop training").wait_for(timeout=60_000)
+        try:  # the first start loads the 60,000-digit training split: slow on a loaded machine
+            await page.get_by_role("button", name="Stop training").wait_for(timeout=180_000)
+        except Exception as exc:  # noqa: BLE001 - say what the page showed instead
+            alerts = await page.locator('[data-testid="stAlert"]').all_inner_texts()
+            raise RuntimeError(f"the training did not start; the page shows: {alerts}") from exc
         seen["training"] = "running"
         started.set()
         await stop.wait()

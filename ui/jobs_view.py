@@ -15,13 +15,20 @@ from ui.text import plain
 def job_fragment(manager, state_key: str, body: Callable, poll_s: float = 1.0, rerun_at_end: bool = True) -> None:
     """Draw ``body(job)`` (job = the job whose id is in session_state[state_key], or None) in a fragment that
     redraws every ``poll_s`` seconds while the job is active and not at all otherwise. When the job ends
-    during polling, one full rerun (``rerun_at_end``) stops the polling and redraws the rest of the page."""
+    during polling, one full rerun (``rerun_at_end``) stops the polling and redraws the rest of the page.
+
+    Each poll also tells the manager the job's owner is alive: a fragment's run does not run the sidebar (whose
+    ``keep_alive`` does that on full runs), and the session that pressed Start had no active job when its sidebar
+    ran, so without this a tab watching its own training was taken for closed after ``owner_ttl_s`` and the job
+    stopped itself (bench/load.py: "finished before the end of the round")."""
     started = manager.get(st.session_state.get(state_key))
     polling = started is not None and started.active
 
     @st.fragment(run_every=poll_s if polling else None)
     def live() -> None:
         job = manager.get(st.session_state.get(state_key))
+        if job is not None and job.active and job.owner:
+            manager.touch(job.owner)  # the browser polls: the tab is open
         if rerun_at_end and polling and job is not None and not job.active:
             st.rerun()
         body(job)
