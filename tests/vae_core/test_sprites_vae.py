@@ -117,7 +117,11 @@ def test_shipped_sweep_mig_rises_with_beta():
     best_meta = next(m for m in metas if float(m["beta"]) == best.beta)
     best_dims = dominant_factors(np.asarray(best_meta["test_metrics"]["mi_normalised"]),
                                  np.asarray(best_meta["test_metrics"]["kl_per_dim"]))
-    assert len(single_factor_dims(best_dims)) >= 3  # most active dimensions hold one factor
+    # #12: the traversals of the best beta show one factor per active dimension (each holds at least twice as much
+    # of its main factor as of any other)
+    active = [r for r in best_dims if r.active]
+    assert len(active) >= 4 and len(single_factor_dims(best_dims)) == len(active), best_dims
+    assert len({int(m["seed"]) for m in metas}) == 1 and len({int(m["epochs"]) for m in metas}) == 1  # one recipe
     # the stored numbers are re-measured here from the weights, on every factor combination
     from vae_core.disentangle import mig
     from vae_core.sprites_vae import posterior_params
