@@ -137,7 +137,7 @@ def test_test_neg_elbo_on_full_mnist(name, bound):
 # A fixed random 1,000-digit subset of the test set and a small k keep these re-measurements to seconds; the
 # JSON's figures are over all 10,000 digits with a larger k (a tighter bound), so the subset value is compared
 # with the JSON's within a margin covering the subset's sampling error and the k gap (L_K - L_k >= 0).
-# Measured when shipped (first 1,000 of randperm(10,000, seed 0), k = 50, seed 0): mnist-z20-bin 91.61 and
+# Measured when shipped (first 1,000 of randperm(10,000, seed 0), k = 50, seed 0): mnist-z20-bin 87.71 and
 # mnist-z20 92.12 nats on the binarised digits (per-image sd ~26 nats: subset standard error ~0.8);
 # continuous-Bernoulli log-density mnist-z20-cb +2809.8 (JSON, all digits at k = 500: +2814.9) and mnist-z20
 # +1902.3 nats.  mnist-z20-cb bounds its logits to (-80, 15) (models.LogitRange), so no pixel's density is
@@ -165,8 +165,8 @@ def _ll(model, x, likelihood):
 def test_bin_model_on_the_seeded_binarised_test_set():
     """mnist-z20-bin: its JSON's -log P(x) bound (IWAE, all 10,000 digits of the seeded binarised test set, the
     largest k run) is re-measured at k = 50 on 1,000 of them, and the model beats the grey-trained mnist-z20
-    scored on the same binary digits (paired: same digits, same draws' seed).  #11 asked for <= 89 nats; the
-    shipped 100-epoch model reaches 90.22 (k = 5,000; 90.51 at k = 500), so this checks what it does reach."""
+    scored on the same binary digits (paired: same digits, same draws' seed).  #11 asks for <= 89 nats at
+    k = 5,000 on all 10,000 digits; the shipped 300-epoch model reaches 86.18 (86.52 at k = 500)."""
     from vae_core.data import TEST_BINARIZATION_SEED, binarization_fingerprint, binarize_fixed
 
     path = CKPT / "mnist-z20-bin"
@@ -176,7 +176,7 @@ def test_bin_model_on_the_seeded_binarised_test_set():
     ev, tm = meta["evaluation"], meta["test_metrics"]
     assert ev["test_pixels"] == "binarized" and ev["n_test"] == 10_000
     assert ev["test_binarization_seed"] == TEST_BINARIZATION_SEED
-    assert tm["iwae_k"] >= 500 and tm["iwae_nll"] <= 91.0, (tm["iwae_nll"], tm["iwae_k"])
+    assert tm["iwae_k"] == 5000 and ev["iwae_k"] == 5000 and tm["iwae_nll"] <= 89.0, (tm["iwae_nll"], tm["iwae_k"])
     test = _data("test")
     assert binarization_fingerprint(binarize_fixed(test.images)) == ev["test_binarization_sha256"]
     x = _check_subset(test, binary=True)
