@@ -231,3 +231,19 @@ def test_cb_model_lambda_is_inside_0_1_and_enough_to_evaluate_it():
     theirs = (x_ * np.log(lam_) + (1 - x_) * np.log1p(-lam_) + np.log(c)).sum(1)
     # 0.2 nats per saturated-white pixel at most (1 - lambda ~ 3e-7 is close to float32's spacing below 1)
     assert np.abs(ours - theirs).max() < 0.2 * (lam > 0.9999).sum(1).max().item() + 0.05, np.abs(ours - theirs).max()
+
+
+def test_every_shipped_digit_json_records_its_likelihood_and_binarisation():
+    """#11: outside tools read p(x|z) and the data's binarisation from the JSON itself (not from loader defaults)."""
+    import json
+
+    seen = 0
+    for j in sorted(CKPT.glob("*.json")):
+        meta = json.loads(j.read_text())
+        if meta.get("family", "mlp-vae") != "mlp-vae":
+            continue
+        seen += 1
+        assert meta["likelihood"] in ("bernoulli", "continuous_bernoulli"), j.name
+        assert meta["binarization"] in ("none", "dynamic"), j.name
+        assert meta["binarization"] == "none" or meta["likelihood"] == "bernoulli", j.name
+    assert seen >= 8
