@@ -61,8 +61,10 @@ def interpolation_inputs() -> tuple[str | None, str | None, str, int, str]:
                         help="the 16-D model reconstructs most words exactly; the 2-D one draws the path on the map")
     steps = c4.slider("steps", 3, 15, 8, key="wm_steps")
     method = c5.radio("path", list(explore.PATHS), format_func=explore.PATHS.__getitem__, key="wm_path_kind",
-                      help="the great circle keeps |z| between the two codes' lengths; the straight line dips "
-                           "towards z = 0, a region the 16-D posteriors rarely visit (prior draws have |z| ≈ √d)")
+                      help="the great circle keeps |z| constant for codes of equal length, and between the two "
+                           "lengths when they are at most 90° apart (wider apart it can bulge outwards); the "
+                           "straight line dips towards z = 0, a region the 16-D posteriors rarely visit (prior "
+                           "draws have |z| ≈ √d)")
     a, b = explore.clean_word(a_raw), explore.clean_word(b_raw)
     for raw, clean in ((a_raw, a), (b_raw, b)):
         if clean is None:
@@ -89,8 +91,12 @@ def main() -> None:
     m2.metric("rate KL(q‖p)", f"{tm.get('kl', float('nan')):.2f} nats", help="mean over the test words")
     m3.metric("prior samples that are corpus words", f"{100 * tm.get('prior_in_corpus', float('nan')):.1f} %",
               help=f"greedy decodings of {tm.get('n_prior', 1000)} draws z ~ N(0, I)")
-    st.caption("Two numbers cannot hold which of 30,000 words you mean: at 2-D the code stores a word's *kind* "
-               "(length, common endings, letters) and the decoder fills in a likely word of that kind.")
+    n_words = len(corpus.train) + len(corpus.test)
+    st.caption(f"This code carries at most its rate, {tm.get('kl', float('nan')):.1f} nats (KL bounds the "
+               f"information z holds about the word; Alemi et al. 2018), less than the ln {n_words:,} ≈ "
+               f"{np.log(n_words):.1f} nats needed to single out one of {n_words:,} words: the 2-D code stores "
+               "a word's *kind* (length, common endings, letters) and the decoder fills in a likely word of that "
+               "kind.")
 
     r = slider_range(mu)
     apply_click(st.session_state.get("wm_map"), mu, r)
