@@ -62,9 +62,9 @@ def interpolation_inputs() -> tuple[str | None, str | None, str, int, str]:
     steps = c4.slider("steps", 3, 15, 8, key="wm_steps")
     method = c5.radio("path", list(explore.PATHS), format_func=explore.PATHS.__getitem__, key="wm_path_kind",
                       help="the great circle keeps |z| constant for codes of equal length, and between the two "
-                           "lengths when they are at most 90° apart (wider apart it can bulge outwards); the "
-                           "straight line dips towards z = 0, a region the 16-D posteriors rarely visit (prior "
-                           "draws have |z| ≈ √d)")
+                           "lengths when they are at most 90° apart (wider apart it can leave that range both "
+                           "ways); the straight line dips towards z = 0, a region the 16-D posteriors rarely visit "
+                           "(prior draws have |z| ≈ √d)")
     a, b = explore.clean_word(a_raw), explore.clean_word(b_raw)
     for raw, clean in ((a_raw, a), (b_raw, b)):
         if clean is None:
