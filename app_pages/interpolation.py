@@ -160,8 +160,9 @@ def main() -> None:
         method = st.radio("Method used for the map path, download and GIF", list(METHODS), format_func=METHODS.get,
                           key="ip_method", horizontal=True,
                           help="Both latent rows are always shown. Linear walks the straight line μ_A → μ_B; "
-                               "spherical walks the great-circle arc about the prior's centre (keeps ‖z‖ from "
-                               "dipping).")
+                               "spherical walks the great-circle arc about the prior's centre (for codes at most 90° "
+                               "apart ‖z‖ stays between their lengths, constant if they are equal; further apart it "
+                               "can dip or bulge).")
         y_cls = None
         if am.conditional:
             y_cls = int(st.selectbox("Decode every frame as class (CVAE)", range(10),

@@ -89,7 +89,7 @@ def test_homotopy_pca_nearest_and_word_cleaning():
     assert path.shape == (5, 2) and np.allclose(path[2], [1, 2]) and np.allclose(path[-1], [2, 4])
     with pytest.raises(ValueError):
         explore.homotopy([0], [1], 1)
-    # the great circle: |z_t| stays between the ends' lengths (equal lengths: constant), angles step evenly
+    # the great circle between two codes of equal length keeps |z_t| constant, and its angles step evenly
     a, b = np.array([3.0, 0.0, 0.0]), np.array([0.0, 3.0, 0.0])
     arc = explore.homotopy(a, b, 7, "spherical")
     assert np.allclose(np.linalg.norm(arc, axis=1), 3.0) and np.allclose(arc[[0, -1]], [a, b])
