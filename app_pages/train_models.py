@@ -124,6 +124,10 @@ with tab_train:
                     st.error(plain(exc))
             if ui.session_model(snap["title"]) is not None:
                 st.button("Use this model now", key="use_trained", on_click=use_model, args=(key,))
+        elif snap["status"] in ("done", "stopped", "diverged"):  # its weights were released with its session
+            tm = m["test_metrics"] or {}
+            st.info(f"{plain(snap['message'])}. Test −ELBO {tm.get('neg_elbo', float('nan')):.2f} nats/image; the "
+                    "curves above remain, the model itself is gone: train again to use one.")
         elif snap["status"] == "error":
             st.error(plain(snap["message"]))
 

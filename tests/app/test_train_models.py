@@ -199,3 +199,18 @@ def test_bad_uploads_are_rejected(kind):
         ui.load_uploaded(w, j)
     assert any(w in str(err.value) for w in ("zip archive", "pickle", "checksum", "truncated"))
     assert not marker.exists()
+
+
+def test_a_job_whose_weights_were_released_still_says_how_it_ended(user_dir):
+    """A finished job whose weights were released (its session was gone) keeps its curves and says how it ended
+    and that the model is gone, instead of showing nothing below the curves."""
+    at = _open()
+    _start(at, "released-model")
+    job = _wait_job(at)
+    assert job.status == "done" and job.release_models()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    info = " ".join(m.value for m in at.info)
+    assert "released with its browser session" in info and "Test −ELBO" in info and "train again" in info
+    assert len(at.get("plotly_chart")) >= 2
+    assert not [b for b in at.button if b.key == "use_trained"]
