@@ -43,6 +43,9 @@ MMAP_THRESHOLD = 1 << 20  # bytes (M_MMAP_THRESHOLD); setting it also switches g
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # mallopt parameters, glibc's malloc.h
 _started = False
 _lock = threading.Lock()
+# held by the janitor thread for each pass; a caller holding it keeps the thread off (tests that install a
+# fake Streamlit runtime hold it, so the thread cannot reap their sessions first)
+janitor_lock = threading.Lock()
 _libc = None
 
 
@@ -143,7 +146,8 @@ def start_janitor(interval_s: float = INTERVAL_S) -> bool:
             while True:
                 time.sleep(interval_s)
                 try:
-                    done = sweep(trim_anyway=time.monotonic() - last_trim >= TRIM_EVERY_S)
+                    with janitor_lock:
+                        done = sweep(trim_anyway=time.monotonic() - last_trim >= TRIM_EVERY_S)
                 except Exception:  # noqa: BLE001, S112 - the janitor must outlive any one failed pass
                     continue
                 if done["trimmed"]:

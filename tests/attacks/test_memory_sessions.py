@@ -109,7 +109,8 @@ class _Session:
 
 
 def _fake_runtime(monkeypatch, storage) -> WebsocketSessionManager:
-    """A real Streamlit session manager around ``storage``, as the running server's (``runtime.get_instance()``)."""
+    """A real Streamlit session manager around ``storage``, as the running server's (``runtime.get_instance()``).
+    Use with the ``janitor_off`` fixture: the janitor thread would see this runtime too."""
     from streamlit import runtime
 
     mgr = WebsocketSessionManager(storage, uploaded_file_manager=None, script_cache=None,
@@ -119,7 +120,15 @@ def _fake_runtime(monkeypatch, storage) -> WebsocketSessionManager:
     return mgr
 
 
-def test_expired_sessions_are_reaped_and_collected(monkeypatch):
+@pytest.fixture
+def janitor_off():
+    """Hold off the janitor thread an earlier test in this process may have started (ui.memory.start_janitor from
+    the sidebar): it would reap this test's sessions through the fake runtime before the test's own sweep."""
+    with memory.janitor_lock:
+        yield
+
+
+def test_expired_sessions_are_reaped_and_collected(monkeypatch, janitor_off):
     clock = [0.0]
     storage = memory_session_storage.MemorySessionStorage(maxsize=8, ttl_seconds=10)
     storage._cache = TTLCache(maxsize=8, ttl=10, timer=lambda: clock[0])  # the same cache, on a clock we move
