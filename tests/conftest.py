@@ -36,6 +36,25 @@ def user_dir():
 
 
 @pytest.fixture
+def one_thread():
+    """torch on one thread for the test: small models and GRUs run faster and steadier single-threaded on a busy
+    2-core machine than on two threads (no oversubscription).  Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def words():
+    """The word corpus (train/test split of the wordfreq list), loaded once per module."""
+    from vae_core.sequence.words import load_words
+
+    return load_words()
+
+
+@pytest.fixture
 def repo_root() -> Path:
     return ROOT
 

@@ -20,20 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CKPT = ROOT / "checkpoints"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small GRUs run faster on one thread than on two busy ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def words():
-    from vae_core.sequence.words import load_words
-
-    return load_words()
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _seq(name: str):

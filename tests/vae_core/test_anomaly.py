@@ -85,15 +85,6 @@ def test_anomaly_scores_cvae_with_and_without_labels():
         anomaly_scores(tiny_vae(), x, y)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models train faster single-threaded on a busy machine (no thread oversubscription)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_trained_vae_flags_noise_as_anomalous(one_thread):
     torch.manual_seed(0)
     model = VAE(latent_dim=2, hidden_dims=(32,))

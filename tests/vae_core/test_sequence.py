@@ -33,13 +33,8 @@ def tiny_model(latent_dim: int = 4, seed: int = 0) -> SeqVAE:
 
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small GRUs run several times faster on one thread than on two busy ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
 
 # ------------------------------------------------------------------ vocab
 def test_vocab_round_trip_and_padding():

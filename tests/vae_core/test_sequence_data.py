@@ -20,13 +20,8 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small GRUs run several times faster on one thread than on two busy ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
 
 # ------------------------------------------------------------------ words
 def test_word_selection_and_split_are_deterministic_and_disjoint():

@@ -6,29 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from vae_core.sequence.checkpoint import load_seq_checkpoint
 from vae_core.sequence.metrics import prior_samples
 from vae_core.sequence.model import kl_diag_gaussian
 from vae_core.sequence.smiles import canonical, generation_metrics, load_molecules
 from vae_core.sequence.train import decode_all, encode_all
-from vae_core.sequence.words import load_words
 
 CKPT = Path(__file__).resolve().parents[2] / "checkpoints"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def words():
-    return load_words()
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

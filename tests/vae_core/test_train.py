@@ -22,13 +22,7 @@ from vae_core.train import TrainConfig, Trainer, train
 SMALL = dict(latent_dim=2, hidden_dims=(64,), batch_size=128, seed=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models train faster single-threaded on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
