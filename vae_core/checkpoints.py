@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .models import ACTIVATIONS, LOGIT_RANGE_LIMITS, VAE, build_model
+from .models import ACTIVATIONS, VAE, build_model, check_logit_range
 from .pair_io import (  # noqa: F401  (re-exported: the generic API lives in pair_io)
     ALLOC_BOUND_BYTES,
     DEFAULT_FAMILY,
@@ -171,12 +171,13 @@ def validate_architecture(arch) -> dict:
            "activation": act, "num_classes": int(nc)}
     lr = arch.get("logit_range")
     if lr is not None:
-        lo_lim, hi_lim = LOGIT_RANGE_LIMITS
-        if (not isinstance(lr, list) or len(lr) != 2 or not all(_is_num(v) and math.isfinite(float(v)) for v in lr)
-                or not lo_lim <= float(lr[0]) < float(lr[1]) <= hi_lim):
-            raise CheckpointError(f"metadata field 'model.logit_range' must be [lo, hi] with {lo_lim:g} <= lo < hi <= "
-                                  f"{hi_lim:g} (got {_short(lr)})")
-        out["logit_range"] = [float(lr[0]), float(lr[1])]
+        if not isinstance(lr, list) or not all(_is_num(v) for v in lr):
+            raise CheckpointError(f"metadata field 'model.logit_range' must be a list of two numbers "
+                                  f"(got {_short(lr)})")
+        try:
+            out["logit_range"] = list(check_logit_range(lr))
+        except ValueError as exc:
+            raise CheckpointError(f"metadata field 'model.logit_range' is out of range: {exc}") from None
     return out
 
 

@@ -34,6 +34,20 @@ ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "softplus": nn.Softplus, "tanh": 
 LOGIT_RANGE_LIMITS = (-87.0, 16.0)
 
 
+def check_logit_range(logit_range) -> tuple[float, float]:
+    """(lo, hi) as floats if ``LOGIT_RANGE_LIMITS[0] <= lo < hi <= LOGIT_RANGE_LIMITS[1]``, else ValueError naming
+    the rule; the one check behind the model, the training config and the checkpoint schema."""
+    lo_lim, hi_lim = LOGIT_RANGE_LIMITS
+    rule = f"logit_range must be [lo, hi] with {lo_lim:g} <= lo < hi <= {hi_lim:g}"
+    try:
+        lo, hi = (float(v) for v in logit_range)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(rule) from None
+    if not lo_lim <= lo < hi <= hi_lim:  # also False for NaN
+        raise ValueError(f"{rule} (got {lo:g}, {hi:g})")
+    return lo, hi
+
+
 class LogitRange(nn.Module):
     """eta -> c + h tanh((eta - c) / h): a smooth, increasing map of the real line onto (lo, hi).
 
@@ -43,11 +57,7 @@ class LogitRange(nn.Module):
 
     def __init__(self, lo: float, hi: float) -> None:
         super().__init__()
-        lo, hi = float(lo), float(hi)
-        if not (LOGIT_RANGE_LIMITS[0] <= lo < hi <= LOGIT_RANGE_LIMITS[1]):
-            raise ValueError(f"logit_range must satisfy {LOGIT_RANGE_LIMITS[0]:g} <= lo < hi <= "
-                             f"{LOGIT_RANGE_LIMITS[1]:g} (got {lo:g}, {hi:g})")
-        self.lo, self.hi = lo, hi
+        self.lo, self.hi = check_logit_range((lo, hi))
         self.c, self.h = 0.5 * (lo + hi), 0.5 * (hi - lo)
 
     def forward(self, eta: torch.Tensor) -> torch.Tensor:
@@ -109,7 +119,7 @@ class VAE(nn.Module):
         self.decoder = _mlp([self.latent_dim + c, *reversed(self.hidden_dims)], activation)
         self.fc_out = nn.Linear(self.hidden_dims[0], self.input_dim)
         # None: eta = fc_out(h) unbounded (every model before #11's continuous-Bernoulli fix); else (lo, hi)
-        self.logit_range = None if logit_range is None else tuple(float(v) for v in logit_range)
+        self.logit_range = None if logit_range is None else check_logit_range(logit_range)
         self.out_range = None if self.logit_range is None else LogitRange(*self.logit_range)
 
     # ------------------------------------------------------------------ config

@@ -42,7 +42,7 @@ import torch
 from .data import binarize_dynamic
 from .fast_step import ReluMLPStep
 from .likelihoods import LIKELIHOODS
-from .models import LOGIT_RANGE_LIMITS, VAE, build_model
+from .models import VAE, build_model, check_logit_range
 from .objectives import KLSchedule, vae_loss
 from .runtime import stream_seed, torch_threads
 
@@ -103,10 +103,10 @@ class TrainConfig:
         if self.binarization not in ("none", "dynamic"):
             errors.append("binarization must be 'none' or 'dynamic'")
         if self.logit_range is not None:
-            self.logit_range = tuple(float(v) for v in self.logit_range)
-            lo_lim, hi_lim = LOGIT_RANGE_LIMITS
-            if len(self.logit_range) != 2 or not lo_lim <= self.logit_range[0] < self.logit_range[1] <= hi_lim:
-                errors.append(f"logit_range must be (lo, hi) with {lo_lim:g} <= lo < hi <= {hi_lim:g}")
+            try:
+                self.logit_range = check_logit_range(self.logit_range)
+            except ValueError as exc:
+                errors.append(str(exc))
         if errors:
             raise ValueError("; ".join(errors))
         _ = self.schedule  # validates kl_schedule

@@ -420,3 +420,15 @@ def test_every_shipped_checkpoint_passes_the_schema():
     for stem in shipped:
         model, meta = load_checkpoint(stem)
         assert meta["family"] == "mlp-vae" and meta["dataset"]["name"] == "mnist" and model.input_dim == 784
+
+
+@pytest.mark.parametrize("bad", [[-80.0, 15.0, 3], [10**5000, 1], ["a", 1], [1, 0], [-100, 1], [float("nan"), 1],
+                                 {"a": 1}, [True, 3]])
+def test_a_bad_logit_range_in_metadata_is_refused_by_name(bad):
+    """models.check_logit_range is the one rule; the schema refuses what it refuses, naming the field."""
+    from vae_core.checkpoints import CheckpointError, validate_architecture
+
+    with pytest.raises(CheckpointError, match=r"'model\.logit_range'"):
+        validate_architecture({"kind": "vae", "latent_dim": 2, "hidden_dims": [8], "logit_range": bad})
+    assert validate_architecture({"kind": "vae", "latent_dim": 2, "hidden_dims": [8],
+                                  "logit_range": [-80, 15]})["logit_range"] == [-80.0, 15.0]
