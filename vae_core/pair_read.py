@@ -220,6 +220,10 @@ def read_checkpoint_pair_bytes(weights: bytes, meta_bytes: bytes, max_bytes: int
             raise CheckpointError(f"tensor {k!r} contains NaN or Inf values")
         tensors[k] = t.to(torch.float32)
     validator = _FAMILIES.get(meta["family"])
+    if validator is None:  # a family the registry declares: its validator runs without importing it first
+        from .families import validator_for
+
+        validator = validator_for(meta["family"])
     if validator is not None:
         meta = validator(meta, tensors)
     return tensors, meta

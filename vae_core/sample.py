@@ -5,19 +5,19 @@
 Text and SMILES models (family "seq-vae") print N samples, one per line:
 z ~ N(0, I) decoded greedily (``--mode sample`` draws each token from the
 softmax at ``--temperature`` instead).  The checkpoint's ``family`` (read from
-its JSON) picks the sampler in ``SAMPLERS``; image families register theirs
-there (they write a PNG grid to ``--out``).
+its JSON) picks the sampler declared in :mod:`vae_core.families`; image families
+write a PNG grid to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
 import torch
 
-from .checkpoints import CheckpointError, pair_paths, parse_metadata
+from . import families
+from .pair_read import CheckpointError
 
 
 def sample_seq(path: str, args: argparse.Namespace) -> int:
@@ -30,26 +30,10 @@ def sample_seq(path: str, args: argparse.Namespace) -> int:
     return 0
 
 
-# family (the checkpoint JSON's "family") -> sampler(path, args) -> exit code
-SAMPLERS: dict[str, Callable[[str, argparse.Namespace], int]] = {"seq-vae": sample_seq}
-
-
-def _image_sampler(family: str) -> Callable[[str, argparse.Namespace], int]:
-    def run(path: str, args: argparse.Namespace) -> int:
-        from .sample_images import sample_images
-
-        return sample_images(path, args, family)
-    return run
-
-
-SAMPLERS.update({f: _image_sampler(f) for f in ("mlp-vae", "sprites-vae")})  # PNG grid to --out
-
-
 def checkpoint_family(path: str) -> str:
-    _, jpath = pair_paths(path)
-    if not jpath.is_file():
-        raise CheckpointError(f"missing checkpoint file {jpath.name}")
-    return str(parse_metadata(jpath.read_bytes()).get("family", "mlp-vae"))
+    from .families import checkpoint_family as family_of
+
+    return family_of(path)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -75,10 +59,11 @@ def main(argv=None) -> int:
     torch.set_num_threads(max(1, args.threads))
     try:
         family = checkpoint_family(args.checkpoint)
-        sampler = SAMPLERS.get(family)
+        fam = families.get(family) if family in families.names() else None
+        sampler = fam.resolve("sampler") if fam is not None else None
         if sampler is None:
-            print(f"error: no sampler for checkpoint family {family!r} (known: {', '.join(sorted(SAMPLERS))})",
-                  file=sys.stderr)
+            known = ", ".join(n for n in families.names() if families.get(n).sampler)
+            print(f"error: no sampler for checkpoint family {family!r} (known: {known})", file=sys.stderr)
             return 2
         return sampler(args.checkpoint, args)
     except CheckpointError as exc:

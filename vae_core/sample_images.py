@@ -40,16 +40,12 @@ def grid_png(images: np.ndarray, ncols: int | None = None, scale: int = 1) -> by
 
 
 def load_image_model(path: str, family: str):
-    """(model, metadata, side) of a digit or sprite checkpoint."""
-    if family == "sprites-vae":
-        from .sprites_vae import load_sprite_model
+    """(model, metadata, side) of a checkpoint of an image family (digits, sprites)."""
+    from .families import get
 
-        model, meta = load_sprite_model(path)
-        return model, meta, 64
-    from .checkpoints import load_checkpoint
-
-    model, meta = load_checkpoint(path)
-    return model, meta, 28
+    fam = get(family)
+    model, meta = fam.load(path)
+    return model, meta, fam.shape[0]
 
 
 @torch.no_grad()

@@ -44,7 +44,8 @@ def _model_from_meta(meta: dict) -> SeqVAE:
         raise CheckpointError(f"the metadata's model description is invalid ({exc})") from None
 
 
-def _validate(meta: dict, tensors: dict) -> dict:
+def validate_seq_metadata(meta: dict, tensors: dict) -> dict:
+    """The seq-vae family's validator: the described model's tensors must be exactly ``tensors``."""
     model = _model_from_meta(meta)
     want = {k: list(v.shape) for k, v in model.state_dict().items()}
     got = {k: list(v.shape) for k, v in tensors.items()}
@@ -57,7 +58,7 @@ def _validate(meta: dict, tensors: dict) -> dict:
     return meta
 
 
-register_family(FAMILY, _validate)
+register_family(FAMILY, validate_seq_metadata)
 
 
 def _build(tensors: dict, meta: dict) -> tuple[SeqVAE, dict]:
