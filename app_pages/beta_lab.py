@@ -42,7 +42,7 @@ from vae_core.analysis import (
     diagnose_collapse,
     kl_weight_curve,
 )
-from vae_core.jobs import CapacityError, get_manager
+from vae_core.jobs import CapacityError, DataSpec, get_manager
 
 SHIPPED_SWEEP = ["mnist-z2-beta0.5", "mnist-z2", "mnist-z2-beta4", "mnist-z2-beta16"]
 BETA_CHOICES = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
@@ -51,19 +51,12 @@ POLL_S = 1.0  # the R-D plane and KL bars while training
 VIEWS_POLL_S = 3.0  # latent maps, reconstructions and samples while training
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def train_subset(n: int):
-    return get_data("train").subset(n, seed=0)
-
-
-def submit_job(manager, test, state_key: str, title: str, subset: int, make_configs) -> None:
+def submit_job(manager, state_key: str, title: str, subset: int, make_configs) -> None:
     """Start a background job training ``make_configs(train_data)`` ([(label, TrainConfig), ...]) in lockstep on
     a training subset; its id goes to session_state[state_key]. A full server or bad input is said plainly."""
-    try:
-        data = train_subset(subset)
-        job = manager.submit(title, make_configs(data), data.images, data.labels, owner=session_id(),
-                             data_description=f"{len(data):,} training digits",
-                             test_images=test.images, test_labels=test.labels, kind=state_key)
+    try:  # the worker loads the training subset itself; live_weights: the live views draw the models in training
+        job = manager.submit(title, make_configs(None), owner=session_id(), data=DataSpec("mnist", subset, seed=0),
+                             data_description=f"{subset:,} training digits", kind=state_key, live_weights=True)
         st.session_state[state_key] = job.id
     except CapacityError as exc:
         st.warning(f"**Server busy.** {exc}")
@@ -102,11 +95,6 @@ def live_views(test):
 
 
 def trained_sweep(manager, test) -> None:
-    try:  # load the training split now, so that pressing the button starts training at once
-        train_subset(10_000)
-    except DataUnavailable as exc:
-        st.error(str(exc))
-        return
     with st.form("lab_form"):
         c1, c2, c3 = st.columns([2, 1, 1])
         betas = c1.multiselect("β values", BETA_CHOICES, default=list(LAB_BETAS), key="lab_betas",
@@ -125,7 +113,7 @@ def trained_sweep(manager, test) -> None:
         if not betas:
             st.warning("Pick at least one β.")
         else:
-            submit_job(manager, test, "lab_job", f"β sweep, z = {latent}", int(subset),
+            submit_job(manager, "lab_job", f"β sweep, z = {latent}", int(subset),
                        lambda _data: sweep_configs(betas, int(latent), int(epochs)))
     job_fragment(manager, "lab_job", live_sweep, POLL_S)
     job_fragment(manager, "lab_job", live_views(test), VIEWS_POLL_S, rerun_at_end=False)
@@ -188,7 +176,7 @@ def collapse_tab(manager, test) -> None:
         except ValueError as exc:
             st.warning(f"{str(exc).capitalize()}.")
         else:
-            submit_job(manager, test, "collapse_job", f"collapse β = {cbeta:g}, z = {COLLAPSE_LATENT}", int(csubset),
+            submit_job(manager, "collapse_job", f"collapse β = {cbeta:g}, z = {COLLAPSE_LATENT}", int(csubset),
                        lambda _data: configs)
     if anneal:
         steps_hint = planned_steps(int(csubset), int(cepochs))

@@ -11,9 +11,9 @@ import ui
 from ui.jobs_view import job_fragment, progress_line, slots_caption, stop_button
 from ui.state import get_session_model, max_upload_mb, model_facts
 from ui.text import plain
-from vae_core import CheckpointError, DataUnavailable, load_dataset
+from vae_core import CheckpointError, DataUnavailable
 from vae_core.checkpoints import build_metadata, dataset_info, validate_name
-from vae_core.jobs import JOB_LIMITS, CapacityError, get_manager, parse_hidden_dims
+from vae_core.jobs import JOB_LIMITS, CapacityError, DataSpec, get_manager, parse_hidden_dims
 from vae_core.train import TrainConfig
 
 st.title("Train & Models")
@@ -64,11 +64,9 @@ with tab_train:
                               kl_schedule=schedule, warmup_steps=int(warmup), free_bits=float(free_bits),
                               epochs=int(epochs), lr=float(lr), batch_size=int(batch),
                               log_every=max(1, min(20, -(-int(subset) // int(batch)) * int(epochs) // 40)))
-            train_data = load_dataset("mnist", "train").subset(int(subset), seed=0)
-            test_data = ui.get_data("test")
-            job = manager.submit(name, [(name, cfg)], train_data.images, train_data.labels, owner=sid,
-                                 data_description=train_data.description,
-                                 test_images=test_data.images, test_labels=test_data.labels, kind="train_job")
+            # the worker loads the training subset itself (this server does not hold the training split)
+            job = manager.submit(name, [(name, cfg)], owner=sid, data=DataSpec("mnist", int(subset), seed=0),
+                                 data_description=f"{int(subset):,} training digits", kind="train_job")
             st.session_state["train_job"] = job.id
         except (ValueError, CheckpointError) as exc:
             st.error(f"Cannot start: {plain(exc)}")
@@ -128,7 +126,7 @@ with tab_train:
             tm = m["test_metrics"] or {}
             st.info(f"{plain(snap['message'])}. Test −ELBO {tm.get('neg_elbo', float('nan')):.2f} nats/image; the "
                     "curves above remain, the model itself is gone: train again to use one.")
-        elif snap["status"] == "error":
+        elif snap["status"] == "failed":
             st.error(plain(snap["message"]))
 
     job_fragment(manager, "train_job", live)  # polls only while the job trains

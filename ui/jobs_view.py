@@ -75,8 +75,8 @@ def stop_button(job, key: str) -> None:
 
 
 def show_job_end(snap: dict) -> None:
-    """The job's end: an error, a divergence warning or the success message (nothing while it runs)."""
-    if snap["status"] == "error":
+    """The job's end: a failure with its reason, a divergence warning or the success message (none while it runs)."""
+    if snap["status"] == "failed":
         st.error(plain(snap["message"]))
     elif snap["status"] == "diverged":
         st.warning(plain(snap["message"]))

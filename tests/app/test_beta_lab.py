@@ -121,7 +121,7 @@ def test_capacity_message(manager, monkeypatch):
         created = 0.0
 
     monkeypatch.setattr(manager, "max_running", 1)
-    monkeypatch.setitem(manager.jobs, "busy-test-job", Busy())
+    monkeypatch.setattr(manager, "running", lambda: [Busy()])  # another session's training holds the one slot
     at = _open(TRAIN)
     at.select_slider(key="lab_subset").set_value(1000)
     at.button(key="lab_start").click().run()

@@ -25,8 +25,7 @@ def no_jobs_left():
     for j in list(mgr.jobs.values()):
         j.stop()
     for j in list(mgr.jobs.values()):
-        if j.thread is not None:
-            j.thread.join(60)
+        j.wait(60)
     mgr.owner_ttl_s = None  # the next app run sets it again from the server option
     assert not mgr.running()
 
@@ -100,7 +99,7 @@ def test_learning_rate_10_ends_with_a_message_not_a_traceback():
     at = _open()
     _start(at, "lr-ten", lr=10.0)
     job = get_manager().get(at.session_state["train_job"])
-    job.thread.join(120)
+    job.wait(120)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert job.status in ("diverged", "done"), job.message
@@ -134,7 +133,7 @@ def test_a_reloaded_tab_finds_its_training_and_can_stop_it():
     assert stop, "no stop button after the reload"
     stop[0].click().run()
     job = get_manager().get(job_id)
-    job.thread.join(60)
+    job.wait(60)
     assert job.status == "stopped"
     # another browser (no token) sees none of it
     other = _open()
@@ -163,7 +162,7 @@ def test_the_job_of_a_closed_tab_stops_itself():
     job = get_manager().get(at.session_state["train_job"])
     assert job.active
     get_manager().owner_ttl_s = 0.5  # as if server.disconnectedSessionTTL were 0.5 s; the tab is never run again
-    job.thread.join(60)
+    job.wait(60)
     assert job.status == "stopped" and "browser session was closed" in job.message
     assert job.members[0].model is None and job.members[0].reports  # the weights go with the session, the curves stay
     # the slot is free again for everyone
