@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import threading
 import types
+import uuid
 import weakref
 
 import pytest
@@ -49,6 +50,11 @@ def digits() -> torch.Tensor:
     return torch.rand(512, 784, generator=torch.Generator().manual_seed(0))
 
 
+def _manager(**kw) -> JobManager:
+    """A manager of its own namespace on the engine: jobs left by other tests in the process are not its jobs."""
+    return JobManager(namespace=f"mem-{uuid.uuid4().hex[:12]}", **kw)
+
+
 def _cfg(epochs: int = 1) -> TrainConfig:
     return TrainConfig(latent_dim=2, hidden_dims=(64,), epochs=epochs, batch_size=64, num_threads=1)
 
@@ -61,7 +67,7 @@ def _run(mgr: JobManager, owner: str, digits, epochs: int = 1):
 
 
 def test_finished_job_of_a_gone_session_holds_no_weights(digits):
-    mgr = JobManager(max_running=2, owner_ttl_s=3600)
+    mgr = _manager(max_running=2, owner_ttl_s=3600)
     job = _run(mgr, "S1", digits)
     n_params = sum(p.numel() for p in job.members[0].model.parameters())
     assert job.status == "done" and max(t.numel() for t in _tensors_reachable(job)) >= 784 * 64  # weights held
@@ -81,7 +87,7 @@ def test_finished_job_of_a_gone_session_holds_no_weights(digits):
 
 
 def test_job_stopped_because_its_session_closed_releases_its_weights(digits):
-    mgr = JobManager(max_running=2, owner_ttl_s=0.3)
+    mgr = _manager(max_running=2, owner_ttl_s=0.3)
     job = mgr.submit("m", [("m", _cfg(epochs=200))], digits, owner="gone")
     job.wait(60)
     assert job.status == "stopped" and "browser session was closed" in job.message
@@ -90,7 +96,7 @@ def test_job_stopped_because_its_session_closed_releases_its_weights(digits):
 
 
 def test_running_job_keeps_its_model(digits):
-    mgr = JobManager(max_running=2, owner_ttl_s=3600)
+    mgr = _manager(max_running=2, owner_ttl_s=3600)
     job = mgr.submit("m", [("m", _cfg(epochs=200))], digits, owner="S")
     try:
         assert job.release_models() is False and mgr.release_abandoned() == []

@@ -4,24 +4,49 @@ same owner token, shown with its Stop button there, and stopped from B; A sees i
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
-from tests.browser.conftest import launch_chromium, start_server, stop_server, wait_idle
+from tests.browser.conftest import ROOT, launch_chromium, start_server, stop_server, wait_idle
+
+
+_CLUSTER = """
+import sys, time
 from vae_core import jobs
+from distributed import LocalCluster
+jobs._dask_config()  # allowed-failures 0: a job whose worker died is reported, not restarted
+jobs._spawn_without_main()
+c = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
+                 preload=["vae_core.jobs"])
+print(c.scheduler_address, flush=True)
+sys.stdin.read()  # until the test closes our stdin
+c.close()
+"""
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    from distributed import LocalCluster
-
-    jobs._dask_config()  # allowed-failures 0: a job whose worker died is reported, not restarted
-    jobs._spawn_without_main()
-    c = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
-                     preload=["vae_core.jobs"])
-    yield c.scheduler_address
-    c.close()
+    """An existing cluster, as a class would run one: a scheduler and a worker in a process of their own (not in
+    the test's process, whose main thread must stay free of event loops for Playwright's sync API)."""
+    proc = subprocess.Popen([sys.executable, "-c", _CLUSTER], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        addr = proc.stdout.readline().strip()
+        assert addr.startswith("tcp://"), f"the cluster did not start ({addr!r})"
+        yield addr
+    finally:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_a_job_started_on_server_a_is_found_and_stopped_from_server_b(cluster, tmp_path):

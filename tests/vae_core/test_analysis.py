@@ -299,7 +299,7 @@ def test_lab_job_reports_within_two_seconds(train_digits):
     from vae_core.jobs import JobManager
 
     data = train_digits.subset(10_000, seed=0)
-    mgr = JobManager(max_running=1)
+    mgr = JobManager(max_running=1, namespace=f"lab-timing-{time.time_ns()}")
     cfgs = [(f"β={b:g}", TrainConfig(latent_dim=2, hidden_dims=A.LAB_HIDDEN, beta=b, epochs=1,
                                      log_every=A.LAB_LOG_EVERY)) for b in A.LAB_BETAS]
     t0 = time.perf_counter()
@@ -319,5 +319,5 @@ def test_lab_job_reports_within_two_seconds(train_digits):
         assert math.isfinite(r.kl) and math.isfinite(r.recon)
     finally:
         job.stop()
-        job.thread.join(30)
+        job.wait(30)
     assert job.status in ("stopped", "done")
