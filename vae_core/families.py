@@ -194,3 +194,14 @@ register(Family(
     metrics="vae_core.quality:accuracy",
     head="softmax", renderer="none",
 ))
+
+register(Family(
+    name="mult-vae", title="Mult-VAE recommender (MovieLens-100k)", package="vae_core.recommender",
+    validator="vae_core.recommender.checkpoint:validate_multvae_metadata",
+    loader="vae_core.recommender.checkpoint:load_multvae",
+    loader_bytes="vae_core.recommender.checkpoint:load_multvae_bytes",
+    saver="vae_core.recommender.checkpoint:save_multvae",
+    metrics="vae_core.recommender.train:test_metrics",
+    train="vae_core.recommender.train:main",
+    head="softmax", renderer="items",
+))

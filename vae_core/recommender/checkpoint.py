@@ -1,0 +1,88 @@
+"""Mult-VAE checkpoints: family "mult-vae" in the one format (safetensors + JSON via pair I/O, never unpickled).
+
+The validator checks the described architecture's ranges, that ``item_ids`` (the column order) has exactly
+``n_items`` distinct integers, and that every tensor's name and shape equals the described model's.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from ..checkpoints import (
+    CheckpointError,
+    read_checkpoint_pair,
+    read_checkpoint_pair_bytes,
+    register_family,
+    write_checkpoint_pair,
+)
+from .model import MultVAE
+
+FAMILY = "mult-vae"
+LIMITS = {"n_items": (1, 100_000), "hidden": (1, 4096), "latent_dim": (1, 1024)}
+
+
+def _model_from_meta(meta: dict) -> MultVAE:
+    cfg = meta.get("model")
+    if not isinstance(cfg, dict) or cfg.get("family") != FAMILY:
+        raise CheckpointError("the metadata does not describe a Mult-VAE")
+    for key, (lo, hi) in LIMITS.items():
+        v = cfg.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise CheckpointError(f"the metadata's model.{key} must be an integer in [{lo}, {hi}]")
+    if cfg.get("likelihood") not in ("multinomial", "bernoulli"):
+        raise CheckpointError("the metadata's model.likelihood must be 'multinomial' or 'bernoulli'")
+    ids = meta.get("item_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise CheckpointError("the metadata's item_ids must be a list of integer item ids (the column order)")
+    if len(ids) != cfg["n_items"] or len(set(ids)) != len(ids):
+        raise CheckpointError(f"the metadata's item_ids list {len(ids)} ids ({len(set(ids))} distinct) but the "
+                              f"model scores {cfg['n_items']} items: item_ids must name each weight column once")
+    try:
+        return MultVAE.from_config(cfg)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"the metadata's model description is invalid ({exc})") from None
+
+
+def validate_multvae_metadata(meta: dict, tensors: dict) -> dict:
+    model = _model_from_meta(meta)
+    want = {k: list(v.shape) for k, v in model.state_dict().items()}
+    got = {k: list(v.shape) for k, v in tensors.items()}
+    if want != got:
+        wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+        raise CheckpointError("the weights do not fit the described model (item_ids list "
+                              f"{meta['model']['n_items']} items; missing {sorted(set(want) - set(got))[:3]}, "
+                              f"unexpected {sorted(set(got) - set(want))[:3]}, wrong shape {wrong[:3]})")
+    return meta
+
+
+register_family(FAMILY, validate_multvae_metadata)
+
+
+def _build(tensors: dict, meta: dict):
+    model = _model_from_meta(meta)
+    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+    model.eval()
+    return model, meta
+
+
+def save_multvae(path: str | os.PathLike, model: MultVAE, metadata: dict, dtype: str = "float32",
+                 overwrite: bool = True):
+    if dtype not in ("float32", "float16"):
+        raise CheckpointError("dtype must be float32 or float16")
+    td = torch.float16 if dtype == "float16" else torch.float32
+    tensors = {k: v.detach().to(td).contiguous() for k, v in model.state_dict().items()}
+    meta = dict(metadata)
+    meta.update({"family": FAMILY, "model": model.config(), "latent_dim": model.latent_dim, "dtype": dtype})
+    return write_checkpoint_pair(path, tensors, meta, overwrite=overwrite)
+
+
+def load_multvae(path: str | os.PathLike):
+    tensors, meta = read_checkpoint_pair(path, family=FAMILY)
+    return _build(tensors, meta)
+
+
+def load_multvae_bytes(weights: bytes, meta_bytes: bytes):
+    tensors, meta = read_checkpoint_pair_bytes(weights, meta_bytes, family=FAMILY)
+    return _build(tensors, meta)
