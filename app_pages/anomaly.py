@@ -12,7 +12,7 @@ from ui.compute.anomaly import NORMAL, most_anomalous, separation, threshold_opt
 from ui.images import strip, to_image_cell
 from ui.state import BY_MODEL_KEY, ActiveModel, page_start
 from ui.truth_views import anomaly_floor_section
-from vae_core.applications import (
+from vae_core.digits.applications import (
     anomaly_scores,
     as_image_rows,
     inverted,

@@ -4,7 +4,7 @@ posterior collapse, then the seed's two fixes, KL annealing and free bits (§后
 Two tabs: a β sweep (the shipped z = 2 sweep, evaluated instantly, or a sweep trained here in the background,
 live) drawn in the rate–distortion plane (Alemi et al. 2018) with per-dimension KL, active units, latent maps,
 reconstructions and prior samples per β; and a collapsed-vs-fixed pair trained side by side.
-All maths is in vae_core.analysis; this page lays out widgets and draws.
+All maths is in vae_core.digits.analysis; this page lays out widgets and draws.
 The sections are drawn by ui.lab_views, the figures by ui.lab_figures; the trainings' configurations come from
 ui.compute.beta_lab. session_state: lab_job / collapse_job (job ids of this session's trainings).
 """
@@ -31,7 +31,7 @@ from ui.quality_views import show_shipped_fid
 from ui.state import get_data, get_model, session_id
 from ui.truth_views import collapse_optimum_section
 from vae_core import CheckpointError, DataUnavailable
-from vae_core.analysis import (
+from vae_core.digits.analysis import (
     COLLAPSE_BETA,
     COLLAPSE_FREE_BITS,
     COLLAPSE_LATENT,

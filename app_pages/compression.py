@@ -8,9 +8,9 @@ import streamlit as st
 from ui.images import PX, to_image
 from ui.pickers import digit_source
 from ui.state import page_start
-from vae_core.applications import best_class, compression_report, rate_summary
+from vae_core.digits.applications import best_class, compression_report, rate_summary
 from vae_core.latent import rate_nats
-from vae_core.truth.coding import bits_back_bits, lossless_baselines, rec_overhead_bits
+from vae_core.theory.coding import bits_back_bits, lossless_baselines, rec_overhead_bits
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -10,7 +10,7 @@ from ui.images import GREY, to_image_cell, wrap_strip
 from ui.pickers import digit_picker
 from ui.state import get_model, require_data, require_model
 from vae_core import CheckpointError
-from vae_core.applications import class_samples
+from vae_core.digits.applications import class_samples
 from vae_core.latent import manifold_grid
 
 CVAE_KEY = "shipped/mnist-cvae-z2"

@@ -14,7 +14,7 @@ from ui.live import explore_args, live_decoder
 from ui.pickers import digit_picker
 from ui.slider_views import LIM, MAP_POINTS, SUB, on_from_digit, on_random, on_reset, panel, set_z
 from ui.state import ActiveModel, page_start
-from vae_core.analysis import active_mask
+from vae_core.digits.analysis import active_mask
 
 
 def on_live_release(am: ActiveModel, z: np.ndarray, y: int | None) -> None:

@@ -16,7 +16,7 @@ from ui.pickers import DRAWING_KEY
 from ui.plots import add_curves, add_marker, latent_scatter, map_coords, overlays_on_top, to_map
 from ui.state import ActiveModel, page_start
 from ui.text import plain
-from vae_core.drawing import ink_stats, preprocess_drawing, read_image_bytes
+from vae_core.digits.drawing import ink_stats, preprocess_drawing, read_image_bytes
 
 CANVAS = 280
 MAP_POINTS = 3000  # test means drawn on the map

@@ -3,9 +3,9 @@
 The shipped classifier (checkpoints/mnist-classifier, a small CNN) supplies the features (FID) and the class
 probabilities (IS).  A table of every shipped digit model (numbers stored in each JSON by
 scripts/update_fid.py, 10,000 samples) with sanity references, and a live measurement of the model picked in the
-sidebar.  The live score (vae_core.quality.score_model, unit-tested in tests/vae_core/test_quality.py) is kept in
-session state so that it stays on screen while other widgets change; it is shown only for the model it was
-measured on.
+sidebar.  The live score (vae_core.digits.quality.score_model, unit-tested in
+tests/vae_core/digits/test_quality.py) is kept in session state so that it stays on screen while other widgets
+change; it is shown only for the model it was measured on.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import torch
 
 from ui.images import to_image
 from ui.state import SHIPPED_DIR, get_data, require_model
+from vae_core.digits.quality import StoredScore, classify, load_classifier, score_model, stored_scores
 from vae_core.images import tile
-from vae_core.quality import StoredScore, classify, load_classifier, score_model, stored_scores
 
 MAX_N = 10_000
 

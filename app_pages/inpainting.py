@@ -10,7 +10,7 @@ from ui.compute.inpainting import TOL, complete, random_steps
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_picker
 from ui.state import page_start
-from vae_core.applications import MASKS, make_mask, mask_from_canvas, mask_overlay
+from vae_core.digits.applications import MASKS, make_mask, mask_from_canvas, mask_overlay
 
 DRAWN = "drawn"
 MASK_LABELS = {"top": "top half", "bottom": "bottom half", "left": "left half", "right": "right half",

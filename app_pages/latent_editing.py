@@ -13,7 +13,7 @@ from ui.fmt import FEATURE_LABELS, FEATURE_UNITS, format_feature
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_source
 from ui.state import BY_MODEL_KEY, ActiveModel, page_start
-from vae_core.applications import (
+from vae_core.digits.applications import (
     best_class,
     class_mean_direction,
     edit_sweep,

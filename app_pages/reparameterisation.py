@@ -18,7 +18,7 @@ from ui.plots import add_curves, add_marker, latent_scatter, map_coords, to_map
 from ui.state import require_data
 from vae_core import theory
 from vae_core.latent import pca_head, projected_ellipse
-from vae_core.truth.gradients import baseline_variance_curve
+from vae_core.theory.estimators import baseline_variance_curve
 
 EPS_COLOR, Z_COLOR = "#7f7f7f", "#1f77b4"
 BASE_COLOR = "#2ca02c"

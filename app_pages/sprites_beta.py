@@ -1,7 +1,7 @@
 """Disentangled sprites: does β > 1 give one factor per latent dimension?  Measured with MIG.
 
 Shipped β-VAEs (checkpoints/sprites-beta*, family sprites-vae) on the project's procedural 64×64 sprites
-(vae_core.sprites: shape, scale, rotation, x, y).  MIG against β on one chart, KL per dimension, which factor
+(vae_core.sprites.data: shape, scale, rotation, x, y).  MIG against β on one chart, KL per dimension, which factor
 each dimension holds, and latent traversals (one row per dimension, every other coordinate held fixed).
 The numbers come from ui.compute.sprites (tested in tests/ui/test_compute_sprites.py).
 """
@@ -14,8 +14,8 @@ import streamlit as st
 
 from ui.compute.sprites import central_example, factor_text, model_dims, sprite_traversal, sweep_summary
 from ui.images import to_image
-from vae_core import sprites as sp
-from vae_core.sprites_vae import DimFactor, SweepRow, load_sprite_model, shipped_sprite_models, sweep_rows, tile
+from vae_core.sprites import data as sp
+from vae_core.sprites.model import DimFactor, SweepRow, load_sprite_model, shipped_sprite_models, sweep_rows, tile
 
 FACTOR_COLORS = {"shape": "#7b3294", "scale": "#e66101", "rotation": "#1b7837", "x": "#2166ac", "y": "#b2182b"}
 
@@ -81,7 +81,7 @@ def main() -> None:
     paths = shipped_sprite_models()
     if not paths:
         st.error("No sprite models found in the checkpoint folder (checkpoints/sprites-beta*). Train one with "
-                 "`python -m vae_core.train_sprites --beta 4 --out checkpoints/sprites-beta4`.")
+                 "`python -m vae_core train --family sprites-vae --beta 4 --out checkpoints/sprites-beta4`.")
         return
     models = {}
     for p in paths:

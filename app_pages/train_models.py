@@ -12,12 +12,12 @@ from ui.jobs_view import job_fragment, progress_line, slots_caption, stop_button
 from ui.state import get_session_model, max_upload_mb, model_facts
 from ui.text import plain
 from vae_core import CheckpointError, DataUnavailable
-from vae_core.checkpoints import build_metadata, dataset_info, validate_name
+from vae_core.digits.checkpoint import build_metadata, dataset_info, validate_name
+from vae_core.digits.train import TrainConfig
 from vae_core.jobs import JOB_LIMITS, CapacityError, DataSpec, get_manager, parse_hidden_dims
-from vae_core.train import TrainConfig
 
 st.title("Train & Models")
-st.caption("Train a VAE on MNIST right here — the same training code as `python -m vae_core.train`. Training runs "
+st.caption("Train a VAE on MNIST right here — the same training code as `python -m vae_core train`. Training runs "
            "in the background: you can visit other pages and come back. Trained models can be used "
            "in every page (sidebar), saved on this server, or downloaded.")
 

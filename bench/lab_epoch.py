@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from vae_core.analysis import LAB_HIDDEN, LAB_LOG_EVERY
-from vae_core.data import load_dataset
-from vae_core.train import TrainConfig, Trainer
+from vae_core.digits.analysis import LAB_HIDDEN, LAB_LOG_EVERY
+from vae_core.digits.data import load_dataset
+from vae_core.digits.train import TrainConfig, Trainer
 
 
 def main() -> int:

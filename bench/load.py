@@ -49,7 +49,7 @@ def digit_models() -> list[str]:
     """The shipped checkpoints of the digit family (the ones the sidebar offers)."""
     import json
 
-    from vae_core.checkpoints import list_checkpoints
+    from vae_core.digits.checkpoint import list_checkpoints
 
     root = Path(__file__).resolve().parents[1] / "checkpoints"
     return [p.name for p in list_checkpoints(root)

@@ -1,4 +1,4 @@
-"""Training throughput: the seed's DataLoader loop vs ``vae_core.train.Trainer``.
+"""Training throughput: the seed's DataLoader loop vs ``vae_core.digits.train.Trainer``.
 
 Both train the seed's 784-400-20 VAE on MNIST with batch size 128, Adam lr 1e-3,
 the same torch thread count and the same number of samples per measurement.
@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vae_core.data import load_dataset
-from vae_core.train import TrainConfig, Trainer
+from vae_core.digits.data import load_dataset
+from vae_core.digits.train import TrainConfig, Trainer
 
 BATCH = 128
 

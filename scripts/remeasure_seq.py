@@ -1,6 +1,6 @@
 """Re-measure a sequence-VAE checkpoint's test metrics with the current code and write it (weights unchanged).
 
-    python scripts/remeasure_seq.py SRC DEST [--command "python -m vae_core.train_seq …"]
+    python scripts/remeasure_seq.py SRC DEST [--command "python -m vae_core train --family seq-vae …"]
 
 Used to move a model trained elsewhere into checkpoints/: the JSON's ``test_metrics`` are recomputed on the
 stored weights (vae_core.sequence.metrics), ``command`` may be set to the command as run with ``--out DEST``,

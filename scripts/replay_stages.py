@@ -2,12 +2,14 @@
 
     python scripts/replay_stages.py checkpoints/words-z16 [--stages DIR] [--run]
 
-A model trained in stages (``python -m vae_core.train_seq --init PREVIOUS …``) records each stage's command in
-its JSON: ``command`` for the last stage, ``init.command`` for the one before, and so on.  The intermediate
-checkpoints were written to a scratch folder when the model was made (``/tmp/…``) and are not shipped.  This
-prints the chain as commands that write every intermediate stage to ``DIR`` (default ``checkpoints/.stages``,
-ignored by git) and the last one where the command said; with ``--run`` it also runs them in order and stops at
-the first failure.  Only the JSON is read; nothing is unpickled.
+A model trained in stages (``python -m vae_core train --family seq-vae --init PREVIOUS …``) records each
+stage's command in its JSON: ``command`` for the last stage, ``init.command`` for the one before, and so on.
+The intermediate checkpoints were written to a scratch folder when the model was made (``/tmp/…``) and are not
+shipped.  This prints the chain as commands that write every intermediate stage to ``DIR`` (default
+``checkpoints/.stages``, ignored by git) and the last one where the command said; with ``--run`` it also runs
+them in order and stops at the first failure.  Only the JSON is read; nothing is unpickled.  Commands recorded
+before the one command line (``python -m vae_core.train_seq …``) are printed and run as today's
+(``python -m vae_core train --family seq-vae …``, :func:`vae_core.command.legacy_command`).
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ def stage_chain(meta: dict) -> list[str]:
 
 def relocate(commands: list[str], stages: str) -> list[str]:
     """Point every ``--out``/``--init`` that names a path outside the repository (an intermediate stage) into
-    ``stages``, keeping the file name."""
+    ``stages``, keeping the file name; old module commands become today's command line."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from vae_core.command import legacy_command
+
     out = []
     for cmd in commands:
-        args = shlex.split(cmd)
+        args = shlex.split(legacy_command(cmd))
         for i, a in enumerate(args[:-1]):
             if a in ("--out", "--init") and Path(args[i + 1]).is_absolute():
                 args[i + 1] = str(Path(stages) / Path(args[i + 1]).name)
@@ -69,3 +74,4 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+# (old command names above on purpose: reshape-imports: skip-file)

@@ -23,10 +23,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vae_core.checkpoints import load_checkpoint  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.pair_io import atomic_write_bytes, pair_paths, parse_metadata  # noqa: E402
-from vae_core.quality import (  # noqa: E402
+from vae_core.digits.checkpoint import load_checkpoint  # noqa: E402
+from vae_core.digits.data import load_dataset  # noqa: E402
+from vae_core.digits.quality import (  # noqa: E402
     classify,
     fid_from_features,
     inception_score,
@@ -34,6 +33,7 @@ from vae_core.quality import (  # noqa: E402
     noise_images,
     prior_samples,
 )
+from vae_core.pair_io import atomic_write_bytes, pair_paths, parse_metadata  # noqa: E402
 
 
 def set_metrics(path: Path, values: dict) -> None:

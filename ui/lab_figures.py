@@ -1,7 +1,7 @@
 """Figures of the β/KL Lab: the rate–distortion plane with lines of equal ELBO, KL per latent dimension with
 inactive units greyed, the latent maps of a sweep side by side, the KL curves of the collapsed and fixed runs and
 the KL-weight schedule. Each takes :class:`Entry` rows (a model of a sweep with its evaluated statistics) and
-returns a plotly figure; the numbers come from vae_core.analysis."""
+returns a plotly figure; the numbers come from vae_core.digits.analysis."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from ui.fmt import fmt_beta
 from ui.plots import DIGIT_COLORS
-from vae_core.analysis import ModelStats, ema, equal_elbo_lines, focus_range
+from vae_core.digits.analysis import ModelStats, ema, equal_elbo_lines, focus_range
 from vae_core.latent import PCA
 
 INACTIVE = "#c7c7c7"

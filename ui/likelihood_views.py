@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui.fmt import fmt_minus
 from ui.state import BY_MODEL_KEY, ActiveModel
-from vae_core.data import TEST_BINARIZATION_SEED, binarize_fixed
+from vae_core.digits.data import TEST_BINARIZATION_SEED, binarize_fixed
 from vae_core.likelihoods import digit_likelihood_terms
 
 

@@ -9,7 +9,7 @@ drawing a digit decodes (or encodes) every animation frame without a round trip.
 * :func:`live_decoder`      one slider per latent dimension and a 2-D pad, decoding on input;
 * :func:`live_interpolation` scrub lerp / slerp between two codes;
 * :func:`live_drawing`      encode while drawing; the finished canvas goes to Python, whose
-  ``vae_core.drawing`` + ``model.encode`` result stays the reference.
+  ``vae_core.digits.drawing`` + ``model.encode`` result stays the reference.
 
 Weights travel once per model and browser session: :func:`export_model` serialises them (float16 when
 every weight is exactly a float16 number -- the shipped checkpoints are stored that way, so nothing is
@@ -297,7 +297,7 @@ def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁
                  y: int | None = None, class_names=None, extent=None, overlays: list | None = None, size: int = 340,
                  brush: int = 20, canvas: int = 280, name: str | None = None, show_fallback: bool = True) -> Live:
     """Draw a digit: while the stroke is drawn the page preprocesses the canvas exactly as
-    ``vae_core.drawing.preprocess_drawing`` and runs the encoder (μ and the 1σ / 2σ ellipses move on the
+    ``vae_core.digits.drawing.preprocess_drawing`` and runs the encoder (μ and the 1σ / 2σ ellipses move on the
     map, the reconstruction decode(μ) updates). When a stroke ends, the canvas goes to Python:
     ``Live.ink`` is the (H, W) uint8 grey picture (white ink on black) for the server's reference path,
     ``Live.y`` the class picked (CVAE). ``Live.ink`` is None before the first stroke and after Clear

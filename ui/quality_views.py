@@ -10,12 +10,12 @@ import streamlit as st
 
 from ui.state import SHIPPED_DIR, get_model
 from vae_core import CheckpointError
+from vae_core.digits.quality import stored_score
 from vae_core.pair_io import pair_paths, parse_metadata
-from vae_core.quality import stored_score
 
 
 def fid_rows(metas: list[tuple[str, dict]]) -> list[dict]:
-    """(name, metadata) -> table rows of β, FID and IS (:func:`vae_core.quality.stored_score`; None where a model
+    """(name, metadata) -> table rows of β, FID and IS (:func:`vae_core.digits.quality.stored_score`; None where a model
     has not been scored)."""
     rows = []
     for name, meta in metas:

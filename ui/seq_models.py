@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from ui.state import SHIPPED_DIR
-from vae_core.checkpoints import CheckpointError
+from vae_core.digits.checkpoint import CheckpointError
 from vae_core.sequence import explore
 from vae_core.sequence.checkpoint import load_seq_checkpoint
 
@@ -28,7 +28,7 @@ def seq_model(name: str):
         return _load(str(path), mtime)
     except (OSError, CheckpointError) as exc:
         st.error(f"The shipped model '{name}' could not be loaded ({exc}). It is made by "
-                 "`python -m vae_core.train_seq` (see the README).")
+                 "`python -m vae_core train --family seq-vae` (see the README).")
         st.stop()
 
 

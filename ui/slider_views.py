@@ -15,7 +15,7 @@ from ui.compute.sliders import code_from_sliders, pct, slider_setting
 from ui.images import to_image
 from ui.plots import add_marker, latent_scatter, map_coords, selected_indices, to_map
 from ui.state import BY_MODEL_KEY, ActiveModel
-from vae_core.analysis import active_mask
+from vae_core.digits.analysis import active_mask
 
 LIM = 4.0  # slider range ± (latent units, or PCA std units)
 STEP = 0.05

@@ -16,7 +16,7 @@ import streamlit as st
 import torch
 
 from vae_core import CheckpointError, DataUnavailable, load_checkpoint, load_dataset
-from vae_core.checkpoints import (
+from vae_core.digits.checkpoint import (
     DEFAULT_FAMILY,
     MAX_JSON_BYTES,
     checkpoint_bytes,

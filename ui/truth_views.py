@@ -1,6 +1,6 @@
 """Sections that say what the numbers are and where the notes are wrong (issue #11), shared by the pages.
 
-Every number comes from vae_core.truth (tested in tests/truth/, page by page); this module only lays them out.
+Every number comes from vae_core.theory (tested in tests/truth/, page by page); this module only lays them out.
 Static text only goes through st.markdown / st.latex; nothing here shows text from users or files.
 """
 
@@ -15,10 +15,10 @@ import torch
 
 from ui.state import BY_MODEL_KEY, ActiveModel
 from vae_core.theory import LinearGaussianModel
-from vae_core.truth.bounds import iwae_vs_exact
-from vae_core.truth.collapse import beta_vs_collapsed, collapsed_optimum
-from vae_core.truth.elbo import elbo_two_forms, em_trace, gaussian_decoder_nll, theta_counterexample
-from vae_core.truth.quadrature import beta_bound_check, log_marginal_quadrature
+from vae_core.theory.bounds import iwae_vs_exact
+from vae_core.theory.collapse import beta_vs_collapsed, collapsed_optimum
+from vae_core.theory.elbo import elbo_two_forms, em_trace, gaussian_decoder_nll, theta_counterexample
+from vae_core.theory.quadrature import beta_bound_check, log_marginal_quadrature
 
 KIND_WORDS = {
     "log-probability": "log P(x), a log-probability (binary pixels)",
@@ -175,8 +175,8 @@ def notes_section(am: ActiveModel, idx: int, x, label: int | None, seed: int, re
 # ------------------------------------------------------------------ Anomaly Detection
 @st.cache_data(show_spinner="Scoring constant images…", max_entries=16, hash_funcs=BY_MODEL_KEY)
 def floor_numbers(am: ActiveModel, n: int, _images) -> dict:  # noqa: ARG001 - n: cache key of _images
-    from vae_core.applications import anomaly_scores
-    from vae_core.truth.floors import constant_image_scores, entropy_floor_report
+    from vae_core.digits.applications import anomaly_scores
+    from vae_core.theory.floors import constant_image_scores, entropy_floor_report
 
     s = anomaly_scores(am.model, _images, generator=torch.Generator().manual_seed(0))
     normal = {k: s[k].numpy() for k in ("recon_bce", "neg_elbo")}

@@ -1,6 +1,6 @@
 """vae_core: the Streamlit-free engine of the VAE latent-space explorer.
 
-Usable from a notebook, the CLI (``python -m vae_core.train``) and the app alike.  The digit VAE,
+Usable from a notebook, the CLI (``python -m vae_core train``) and the app alike.  The digit VAE,
 module by module:
 
 * ``models``      -- :class:`VAE` / :class:`CVAE` (encode, decode, reparameterise, sample; the label rules);
@@ -22,13 +22,13 @@ Other model families live beside it (``sequence``, ``sprites`` / ``sprites_vae``
 
 __version__ = "0.1.0"
 
-from .checkpoints import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
-from .data import DataUnavailable, DigitData, load_dataset  # noqa: E402
-from .models import CVAE, VAE, build_model  # noqa: E402
+from .digits.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
+from .digits.data import DataUnavailable, DigitData, load_dataset  # noqa: E402
+from .digits.model import CVAE, VAE, build_model  # noqa: E402
 from .objectives import elbo_terms, evaluate, gaussian_kl, gaussian_kl_per_dim, iwae_bound, vae_loss  # noqa: E402
 
 
-def __getattr__(name):  # lazy, so that `python -m vae_core.train` imports the module only once
+def __getattr__(name):  # lazy, so that `python -m vae_core train` imports the module only once
     if name in ("Report", "TrainConfig", "TrainResult", "Trainer"):
         import importlib
 

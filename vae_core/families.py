@@ -12,7 +12,8 @@ cheap and creates no import circle):
 * ``sampler(path, args) -> exit code`` (``python -m vae_core sample``), ``evaluate(args) -> exit code``
   (``python -m vae_core evaluate``), ``metrics`` (the function that computes its ``test_metrics``);
 * ``train(args) -> exit code`` and ``train_flags`` (a tuple of :class:`Flag`): ``python -m vae_core train
-  --family NAME`` parses the shared flags once and the family's own flags from this declaration;
+  --family NAME`` (:mod:`vae_core.command`) parses the shared flags once, with this family's ``defaults`` and
+  without its ``unused`` ones, and the family's own flags from this declaration;
 * what the in-page model needs: ``head`` (the decoder's output: ``"sigmoid"`` per pixel, ``"softmax"``
   per token or item) and ``renderer`` (``"image"``, ``"items"``, ``"text"`` or ``"none"``), ``shape``
   (the image side, or None).
@@ -38,7 +39,7 @@ DEFAULT_FAMILY = "mlp-vae"  # a checkpoint JSON without a "family" field is a di
 
 @dataclass(frozen=True)
 class Flag:
-    """One command-line flag of a family's ``train`` (turned into argparse by :mod:`vae_core.cli` only)."""
+    """One command-line flag of a family's ``train`` (turned into argparse by :mod:`vae_core.command` only)."""
 
     name: str  # "--word-dropout"
     type: str = "float"  # "int" | "float" | "str" | "bool" (a store_true switch) | "range" (LO,HI) | "sizes"
@@ -65,7 +66,8 @@ class Family:
     head: str = "sigmoid"  # the in-page model's output head: "sigmoid" | "softmax"
     renderer: str = "none"  # how the page shows a decoded output: "image" | "items" | "text" | "none"
     shape: tuple[int, ...] | None = None  # the decoded output's shape for the renderer (e.g. (28, 28))
-    defaults: dict = field(default_factory=dict)  # shared-flag defaults of this family's train command
+    defaults: dict = field(default_factory=dict)  # shared-flag defaults of this family's train ({"latent_dim": 16})
+    unused: tuple[str, ...] = ()  # shared flags this family's train does not take ("--hidden-dims")
 
     def resolve(self, what: str):
         """The object named by the import string in field ``what`` (None when the family has none)."""
@@ -153,14 +155,14 @@ def models_of(family: str, folder: str | os.PathLike) -> list[Path]:
 
 register(Family(
     name="mlp-vae", title="digit VAE", package="vae_core.digits",
-    validator="vae_core.checkpoints:validate_digit_metadata",
-    loader="vae_core.checkpoints:load_checkpoint",
-    loader_bytes="vae_core.checkpoints:load_checkpoint_bytes",
-    saver="vae_core.checkpoints:save_checkpoint",
-    sampler="vae_core.sample_images:sample_digits",
-    evaluate="vae_core.evaluation:main",
-    metrics="vae_core.evaluation:evaluate_likelihood",
-    train="vae_core.cli:main",
+    validator="vae_core.digits.checkpoint:validate_digit_metadata",
+    loader="vae_core.digits.checkpoint:load_checkpoint",
+    loader_bytes="vae_core.digits.checkpoint:load_checkpoint_bytes",
+    saver="vae_core.digits.checkpoint:save_checkpoint",
+    sampler="vae_core.digits.sample:sample_digits",
+    evaluate="vae_core.digits.evaluate:main",
+    metrics="vae_core.digits.evaluate:evaluate_likelihood",
+    train="vae_core.digits.cli:run", train_flags="vae_core.digits.cli:FLAGS",
     head="sigmoid", renderer="image", shape=(28, 28),
 ))
 
@@ -170,28 +172,32 @@ register(Family(
     loader="vae_core.sequence.checkpoint:load_seq_checkpoint",
     loader_bytes="vae_core.sequence.checkpoint:load_seq_checkpoint_bytes",
     saver="vae_core.sequence.checkpoint:save_seq_checkpoint",
-    sampler="vae_core.sample:sample_seq",
+    sampler="vae_core.sequence.sample:sample_seq",
     metrics="vae_core.sequence.metrics:seq_test_metrics",
-    train="vae_core.train_seq:main",
+    train="vae_core.sequence.cli:run", train_flags="vae_core.sequence.cli:FLAGS",
+    defaults={"latent_dim": 16, "epochs": 20, "lr": 2e-3, "kl_schedule": "linear", "warmup_steps": 2000,
+              "threads": 1},
+    unused=("--hidden-dims",),
     head="softmax", renderer="text",
 ))
 
 register(Family(
-    name="sprites-vae", title="sprites β-VAE", package="vae_core.sprites",
-    validator="vae_core.sprites_vae:validate_sprite_metadata",
-    loader="vae_core.sprites_vae:load_sprite_model",
-    saver="vae_core.sprites_vae:save_sprite_model",
-    sampler="vae_core.sample_images:sample_sprites",
-    metrics="vae_core.sprites_vae:sprite_metrics",
-    train="vae_core.train_sprites:main",
+    name="sprites-vae", title="sprites β-VAE", package="vae_core.sprites.data",
+    validator="vae_core.sprites.model:validate_sprite_metadata",
+    loader="vae_core.sprites.model:load_sprite_model",
+    saver="vae_core.sprites.model:save_sprite_model",
+    sampler="vae_core.sprites.sample:sample_sprites",
+    metrics="vae_core.sprites.model:sprite_metrics",
+    train="vae_core.sprites.cli:run", train_flags="vae_core.sprites.cli:FLAGS",
+    defaults={"latent_dim": 10, "hidden_dims": (256, 128), "epochs": 20, "batch_size": 64, "save_dtype": "float16"},
     head="sigmoid", renderer="image", shape=(64, 64),
 ))
 
 register(Family(
     name="mnist-classifier", title="MNIST classifier (FID / IS features)", package="vae_core.digits",
-    loader="vae_core.quality:load_classifier",
-    saver="vae_core.quality:save_classifier",
-    metrics="vae_core.quality:accuracy",
+    loader="vae_core.digits.quality:load_classifier",
+    saver="vae_core.digits.quality:save_classifier",
+    metrics="vae_core.digits.quality:accuracy",
     head="softmax", renderer="none",
 ))
 
@@ -202,6 +208,9 @@ register(Family(
     loader_bytes="vae_core.recommender.checkpoint:load_multvae_bytes",
     saver="vae_core.recommender.checkpoint:save_multvae",
     metrics="vae_core.recommender.train:test_metrics",
-    train="vae_core.recommender.train:main",
+    train="vae_core.recommender.train:run", train_flags="vae_core.recommender.train:FLAGS",
+    defaults={"latent_dim": 200, "hidden_dims": (600,), "epochs": 200, "batch_size": 100, "beta": None,
+              "threads": 2},
+    unused=("--kl-schedule", "--warmup-steps", "--free-bits"),
     head="softmax", renderer="items",
 ))

@@ -51,10 +51,10 @@ from pathlib import Path
 
 import torch
 
-from .data import load_dataset
-from .models import build_model
+from .digits.data import load_dataset
+from .digits.model import build_model
+from .digits.train import Report, TrainConfig, Trainer, TrainResult
 from .objectives import evaluate
-from .train import Report, TrainConfig, Trainer, TrainResult
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Latent-space utilities: encoding a data set, projections (PCA, t-SNE), lattices and decoded grids,
-interpolation paths, posterior ellipses, neighbours.  Active units are defined in :mod:`vae_core.analysis`,
-image tiling in :mod:`vae_core.images`."""
+interpolation paths, posterior ellipses, neighbours, and the one definition of an active unit (Burda et al. 2016:
+Cov_x(E_q[z_j]) > 0.01, ddof = 1; the β/KL Lab explains it in :mod:`vae_core.digits.analysis`).  Image tiling is in
+:mod:`vae_core.images`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from .images import tile
 from .objectives import gaussian_kl
 
 __all__ = [
-    "PCA", "decode_np", "ellipse_points", "encode_dataset", "from_pca_units", "grid_points",
+    "AU_THRESHOLD", "PCA", "active_mask", "active_units", "latent_variance",
+    "decode_np", "ellipse_points", "encode_dataset", "from_pca_units", "grid_points",
     "interpolate", "lattice", "lerp", "manifold_grid", "nearest", "neighbour_agreement", "pca_head", "pca_plane",
     "pixel_crossfade", "plane_grid", "project_2d", "projected_ellipse", "projected_std", "rate_nats", "slerp", "tile",
     "to_pca_units",
@@ -42,6 +44,30 @@ def decode_np(model, z: np.ndarray, y: np.ndarray | int | None = None) -> np.nda
     out = model.decode(zt, None if y is None else model.check_labels(np.asarray(y).reshape(-1), zt.shape[0]))
     side = int(math.isqrt(out.shape[1]))
     return out.reshape(-1, side, side).numpy()
+
+
+AU_THRESHOLD = 0.01  # Burda et al. 2016
+
+
+def latent_variance(mu) -> np.ndarray:
+    """Cov_x(E_q[z_j]) for each dimension j: the variance of the posterior means ``mu`` (N, d) (numpy or
+    torch) over the data set, ddof = 1; zeros for fewer than two rows.  (d,) float64."""
+    mu = np.asarray(mu.detach().cpu() if hasattr(mu, "detach") else mu, dtype=np.float64)
+    mu = mu.reshape(mu.shape[0], -1) if mu.ndim else mu.reshape(1, 1)
+    return np.var(mu, axis=0, ddof=1) if len(mu) > 1 else np.zeros(mu.shape[1])
+
+
+def active_mask(mu, threshold: float = AU_THRESHOLD) -> np.ndarray:
+    """Burda et al. 2016: which dimensions are active, Cov_x(E_q[z_j]) > ``threshold``; (d,) bool."""
+    return latent_variance(mu) > threshold
+
+
+def active_units(mu, threshold: float = AU_THRESHOLD) -> tuple[int, np.ndarray]:
+    """Burda et al. 2016: the number of dimensions with Cov_x(E_q[z_j]) > threshold, and those variances.
+
+    ``mu`` is the (N, d) matrix of posterior means over a data set (numpy or torch)."""
+    var = latent_variance(mu)
+    return int((var > threshold).sum()), var
 
 
 class PCA:

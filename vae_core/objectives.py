@@ -214,7 +214,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: 
              iwae_k: int = 0, seed: int = 0, likelihood: str = "bernoulli") -> dict[str, float]:
     """Dataset averages in nats per image: neg_elbo, recon, kl (and iwae_nll with iwae_k > 0).
 
-    For long or memory-bounded evaluations with progress see :func:`vae_core.evaluation.evaluate_likelihood`.
+    For long or memory-bounded evaluations with progress see :func:`vae_core.digits.evaluate.evaluate_likelihood`.
     """
     model.eval()
     g = torch.Generator().manual_seed(seed)

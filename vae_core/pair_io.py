@@ -2,7 +2,7 @@
 
 :func:`write_checkpoint_pair` and :func:`read_checkpoint_pair` move a ``{name: tensor}`` dict plus a
 JSON metadata dict to and from disk for any model family.  The metadata carries a ``family`` field
-(``"mlp-vae"``, the digit VAEs of :mod:`vae_core.checkpoints`, by default; other families, e.g.
+(``"mlp-vae"``, the digit VAEs of :mod:`vae_core.digits.checkpoint`, by default; other families, e.g.
 ``"seq-vae"``, register a validator with :func:`register_family`).  Nothing here ever unpickles;
 every refusal is a :class:`CheckpointError` whose message names the problem.
 
@@ -74,6 +74,43 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 REAP_AGE_S = 10.0  # debris younger than this is left alone (a writer that does not take the lock may own it)
+
+
+# ----------------------------------------------------------------- metadata (every family)
+def code_version() -> str:
+    """``vae_core.__version__`` and, inside a git checkout, ``+g<short commit>``."""
+    import subprocess
+
+    from . import __version__
+
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        if rev.returncode == 0 and rev.stdout.strip():
+            return f"{__version__}+g{rev.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return __version__
+
+
+def checkpoint_metadata(family: str, *, name: str | None = None, command: str | None = None, recipe=None,
+                        seed: int | None = None, dataset=None, test_metrics=None, **fields) -> dict:
+    """THE metadata builder of every family's training command: ``family``, ``name``, ``recipe`` (the config),
+    ``command`` (the command line that replays it), ``dataset``, ``seed``, ``created`` (UTC), ``code_version``,
+    ``test_metrics``, then the family's own ``fields`` in the order given (``epochs``, ``training``, ...).
+    :func:`pair_bytes` adds the format fields (tensor shapes, dtype, digest) when the pair is written."""
+    import datetime as _dt
+
+    meta = {"family": family, "name": name, "recipe": recipe, "command": command}
+    meta.update(fields)
+    meta.update({
+        "dataset": dataset,
+        "seed": seed,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "test_metrics": test_metrics,
+    })
+    return meta
 
 
 # ----------------------------------------------------------------- atomic writes

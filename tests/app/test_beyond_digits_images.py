@@ -12,7 +12,7 @@ QUALITY = "app_pages/generation_quality.py"
 
 def _sweep():
     from ui.compute.sprites import sweep_summary
-    from vae_core.sprites_vae import load_sprite_model, shipped_sprite_models, sweep_rows
+    from vae_core.sprites.model import load_sprite_model, shipped_sprite_models, sweep_rows
 
     metas = {float(m["beta"]): m for m in (load_sprite_model(p)[1] for p in shipped_sprite_models(SHIPPED))}
     return sweep_summary(sweep_rows(list(metas.values()))), metas
@@ -46,7 +46,7 @@ def test_sprites_page_renders_the_sweep_and_wires_its_widgets():
 
 
 def test_quality_page_table_and_live_score():
-    from vae_core.quality import stored_scores
+    from vae_core.digits.quality import stored_scores
 
     at = open_page(QUALITY, "mnist-z2")
     table, refs = at.dataframe[0].value, at.dataframe[1].value
@@ -64,7 +64,7 @@ def test_quality_page_table_and_live_score():
     ok(at)
     # the page shows score_model's result for the sidebar's model, n and seed (score_model: tests/vae_core)
     from vae_core import load_checkpoint, load_dataset
-    from vae_core.quality import classify, load_classifier, score_model
+    from vae_core.digits.quality import classify, load_classifier, score_model
 
     clf, _ = load_classifier(SHIPPED / "mnist-classifier")
     model, _ = load_checkpoint(SHIPPED / "mnist-z2")

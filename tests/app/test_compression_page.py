@@ -7,9 +7,9 @@ import pytest
 from apptest_helpers import SHIPPED, ok, open_page
 
 from vae_core import load_checkpoint, load_dataset
-from vae_core.applications import compression_report, rate_summary
+from vae_core.digits.applications import compression_report, rate_summary
 from vae_core.latent import encode_dataset, rate_nats
-from vae_core.truth.coding import lossless_baselines
+from vae_core.theory.coding import lossless_baselines
 
 PAGE = "app_pages/compression.py"
 

@@ -13,7 +13,7 @@ from apptest_helpers import ok, open_page
 from PIL import Image, ImageDraw
 
 from ui.pickers import DRAWING_KEY
-from vae_core.drawing import preprocess_drawing
+from vae_core.digits.drawing import preprocess_drawing
 
 MODELS = ["mnist-z2", "mnist-z20", "mnist-cvae-z2"]
 DB = "app_pages/drawing_board.py"

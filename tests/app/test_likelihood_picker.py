@@ -12,7 +12,7 @@ from apptest_helpers import ok, open_page
 
 from ui.state import get_data
 from vae_core import load_checkpoint
-from vae_core.data import TEST_BINARIZATION_SEED, binarize_fixed
+from vae_core.digits.data import TEST_BINARIZATION_SEED, binarize_fixed
 from vae_core.likelihoods import digit_likelihood_terms
 
 EB = "app_pages/elbo_bounds.py"

@@ -16,8 +16,8 @@ from torch import nn
 
 from ui import live
 from vae_core import load_checkpoint
+from vae_core.digits.model import CVAE, VAE
 from vae_core.latent import PCA
-from vae_core.models import CVAE, VAE
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ["mnist-z2", "mnist-z20", "mnist-cvae-z2"]
@@ -149,7 +149,7 @@ def _tiny_app():
     from torch import nn
 
     from ui.live import SENT_KEY, _need_weights, live_latent_map
-    from vae_core.models import VAE
+    from vae_core.digits.model import VAE
 
     torch.manual_seed(0)
     model = st.session_state.setdefault("tiny_model", VAE(2, (16,)))

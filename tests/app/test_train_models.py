@@ -162,7 +162,7 @@ def test_save_refuses_path_tricks_and_duplicates(user_dir):
 
 def test_download_bytes_load_back():
     import ui
-    from vae_core.checkpoints import load_checkpoint_bytes
+    from vae_core.digits.checkpoint import load_checkpoint_bytes
 
     am = ui.get_model("shipped/mnist-z2")
     w, j = ui.checkpoint_files(am)

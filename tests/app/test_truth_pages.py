@@ -1,5 +1,5 @@
 """AppTests of the teaching-truth sections (#11): each page renders them with a shipped model, and the numbers
-shown are the ones vae_core.truth computes (tests/truth/ checks those against independent computations)."""
+shown are the ones vae_core.theory computes (tests/truth/ checks those against independent computations)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from apptest_helpers import SHIPPED, ok, open_page
 
 from vae_core import load_checkpoint, load_dataset
-from vae_core.truth.elbo import theta_counterexample
+from vae_core.theory.elbo import theta_counterexample
 
 
 def _text(at) -> str:
@@ -52,7 +52,7 @@ def test_elbo_page_exact_check_and_notes():
 
 
 def test_beta_lab_collapse_is_not_the_optimum():
-    from vae_core.truth.collapse import beta_vs_collapsed
+    from vae_core.theory.collapse import beta_vs_collapsed
 
     at = open_page("app_pages/beta_lab.py", "mnist-z2")
     ok(at)

@@ -110,8 +110,8 @@ def test_debris_of_killed_saves_neither_blocks_a_name_nor_survives(user_dir):
 
 def _hostile_saved(user_dir: Path, name: str, change: dict, model_change: dict | None = None) -> None:
     """A pair in the shared folder as an older version (or a hand copy) might have left it: not schema-checked."""
-    from vae_core.checkpoints import checkpoint_bytes
-    from vae_core.models import VAE
+    from vae_core.digits.checkpoint import checkpoint_bytes
+    from vae_core.digits.model import VAE
 
     torch.manual_seed(0)
     w, j = checkpoint_bytes(VAE(latent_dim=2, hidden_dims=(16,)), {"name": name})

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from vae_core.digits.train import TrainConfig
 from vae_core.jobs import get_manager
-from vae_core.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

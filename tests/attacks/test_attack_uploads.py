@@ -18,8 +18,8 @@ import torch
 from safetensors.torch import save as st_save
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoints import checkpoint_bytes
-from vae_core.models import CVAE, VAE
+from vae_core.digits.checkpoint import checkpoint_bytes
+from vae_core.digits.model import CVAE, VAE
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

@@ -21,8 +21,8 @@ from streamlit.runtime.session_manager import SessionInfo
 from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
 
 from ui import memory
+from vae_core.digits.train import TrainConfig
 from vae_core.jobs import KEPT, RELEASED, JobManager
-from vae_core.train import TrainConfig
 
 
 # ------------------------------------------------------------------ trainings

@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from ui.live import live_decoder, live_drawing, live_interpolation, live_latent_map, plane_data  # noqa: E402
 from vae_core import load_checkpoint  # noqa: E402
-from vae_core.drawing import preprocess_drawing  # noqa: E402
+from vae_core.digits.drawing import preprocess_drawing  # noqa: E402
 from vae_core.latent import PCA  # noqa: E402
 
 st.set_page_config(page_title="live harness", layout="wide")

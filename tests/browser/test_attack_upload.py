@@ -22,8 +22,8 @@ def _dead_port() -> int:
 
 
 def test_markdown_in_an_uploaded_checkpoint_is_plain_text(app_url, browser_page):
-    from vae_core.checkpoints import checkpoint_bytes
-    from vae_core.models import VAE
+    from vae_core.digits.checkpoint import checkpoint_bytes
+    from vae_core.digits.model import VAE
 
     evil = f"http://127.0.0.1:{_dead_port()}/pwn.png"
     torch.manual_seed(0)

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from vae_core import load_checkpoint
-from vae_core.drawing import preprocess_drawing
+from vae_core.digits.drawing import preprocess_drawing
 from vae_core.latent import lerp, slerp
 
 from .conftest import CHROMIUM, ROOT, start_server, stop_server

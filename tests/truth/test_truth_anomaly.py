@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from tests.truth._helpers import mnist_test, model
-from vae_core.applications import anomaly_scores
-from vae_core.truth.floors import constant_image_scores, entropy_floor_report
+from vae_core.digits.applications import anomaly_scores
+from vae_core.theory.floors import constant_image_scores, entropy_floor_report
 
 torch.set_grad_enabled(False)
 

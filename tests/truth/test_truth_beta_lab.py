@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.truth._helpers import mnist_test, model
-from vae_core.truth.collapse import beta_vs_collapsed, collapsed_optimum
+from vae_core.theory.collapse import beta_vs_collapsed, collapsed_optimum
 
 torch.set_grad_enabled(False)
 

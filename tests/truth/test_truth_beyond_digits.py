@@ -40,7 +40,7 @@ def _tiny_seq(seed: int = 0, max_len: int = 10):
 
 # ================================================================== Generation Quality
 def test_fid_zero_for_identical_sets_and_matches_scipy_sqrtm():
-    from vae_core.quality import fid_from_features, frechet_distance
+    from vae_core.digits.quality import fid_from_features, frechet_distance
 
     rng = np.random.default_rng(0)
     f = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
@@ -59,7 +59,7 @@ def test_fid_zero_for_identical_sets_and_matches_scipy_sqrtm():
 
 def test_fid_is_biased_upwards_with_fewer_samples():
     """The page: 'FID is biased upwards with fewer samples': two samples of one Gaussian, mean over seeds."""
-    from vae_core.quality import fid_from_features
+    from vae_core.digits.quality import fid_from_features
 
     rng = np.random.default_rng(1)
     ref = rng.normal(size=(20_000, 16))
@@ -69,7 +69,7 @@ def test_fid_is_biased_upwards_with_fewer_samples():
 
 
 def test_inception_score_between_1_and_10_and_its_entropy_form():
-    from vae_core.quality import inception_score
+    from vae_core.digits.quality import inception_score
 
     rng = np.random.default_rng(2)
     for alpha in (0.05, 0.5, 5.0):
@@ -96,7 +96,7 @@ def test_mig_on_a_hand_built_code():
     """Two independent factors v1 ∈ {0,1}, v2 ∈ {0..3} on a full grid; z0 = v1, z1 = v2 // 2, z2 = v2.
     v1: only z0 knows it, gap ln2 / ln2 = 1; v2: z2 knows ln 4, runner-up z1 ln 2, gap (ln4 − ln2)/ln4 = ½;
     MIG = ¾."""
-    from vae_core.disentangle import mig
+    from vae_core.sprites.disentangle import mig
 
     v1, v2 = np.meshgrid(np.arange(2), np.arange(4), indexing="ij")
     f = np.stack([v1.ravel(), v2.ravel()], axis=1).repeat(25, axis=0)
@@ -108,7 +108,7 @@ def test_mig_on_a_hand_built_code():
 
 
 def test_sprite_factors_and_model_are_what_the_page_says():
-    from vae_core import sprites as sp
+    from vae_core.sprites import data as sp
 
     assert sp.SHAPES == ("square", "ellipse", "heart")
     assert sp.FACTOR_SIZES == (3, 6, 6, 16, 16) and 3 * 6 * 6 * 16 * 16 == sp.N_COMBINATIONS == 27_648
@@ -244,7 +244,7 @@ def test_kl_bounds_the_information_and_words_z2_pays_less_than_naming_a_word(wor
 
 # ================================================================== Posterior Collapse (Text)
 def test_closed_form_kl_against_monte_carlo():
-    from vae_core.sequence.model import kl_diag_gaussian
+    from vae_core.objectives import gaussian_kl_per_dim
 
     g = torch.Generator().manual_seed(0)
     mu, logvar = torch.randn(3, generator=g, dtype=torch.float64), torch.randn(3, generator=g, dtype=torch.float64)
@@ -254,7 +254,7 @@ def test_closed_form_kl_against_monte_carlo():
     logp = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(1)
     w = (logq - logp).numpy()
     se = w.std() / math.sqrt(len(w))
-    assert abs(float(kl_diag_gaussian(mu, logvar).sum()) - w.mean()) < 4 * se
+    assert abs(float(gaussian_kl_per_dim(mu, logvar).sum()) - w.mean()) < 4 * se
 
 
 def test_free_bits_gradient_is_zero_below_lambda_and_the_shipped_kl_is_not_floored(words):

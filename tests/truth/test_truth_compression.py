@@ -19,8 +19,8 @@ from PIL import Image
 
 from tests.truth._helpers import mnist_test, model
 from vae_core.objectives import elbo_terms
-from vae_core.truth.coding import li_el_gamal_bound_bits, lossless_baselines, rec_overhead_bits, to_uint8
-from vae_core.truth.quadrature import log_marginal_quadrature
+from vae_core.theory.coding import li_el_gamal_bound_bits, lossless_baselines, rec_overhead_bits, to_uint8
+from vae_core.theory.quadrature import log_marginal_quadrature
 
 torch.set_grad_enabled(False)
 
@@ -66,7 +66,7 @@ def test_bits_back_length_is_not_below_the_ideal_code_length():
 def test_page_bits_back_length_is_the_neg_elbo_of_the_thresholded_digit():
     """bits_back_bits (the Compression page's number) = -ELBO/ln 2 of the 8-bit digit thresholded at 128, computed
     here directly; a CVAE gets its label."""
-    from vae_core.truth.coding import binarize_at, bits_back_bits
+    from vae_core.theory.coding import binarize_at, bits_back_bits
 
     x = mnist_test().images[:3]
     xb = torch.as_tensor(np.rint(x.numpy().reshape(3, -1) * 255) >= 128, dtype=torch.float32)

@@ -20,8 +20,8 @@ from scipy.stats import multivariate_normal
 
 from tests.truth._helpers import mnist_test, model
 from vae_core.theory import LinearGaussianModel
-from vae_core.truth.bounds import iwae_vs_exact
-from vae_core.truth.elbo import elbo_two_forms, em_trace, gaussian_decoder_nll
+from vae_core.theory.bounds import iwae_vs_exact
+from vae_core.theory.elbo import elbo_two_forms, em_trace, gaussian_decoder_nll
 
 torch.set_grad_enabled(False)
 

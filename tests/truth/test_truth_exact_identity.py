@@ -15,7 +15,7 @@ from scipy import integrate
 from scipy.stats import multivariate_normal, norm
 
 from vae_core.theory import identity_demo
-from vae_core.truth.elbo import theta_counterexample
+from vae_core.theory.elbo import theta_counterexample
 
 
 def test_log_density_sign_depends_on_noise_level():

@@ -19,7 +19,7 @@ from scipy import integrate
 
 from tests.truth._helpers import mnist_test, model
 from vae_core.objectives import iwae_bound
-from vae_core.truth.quadrature import beta_bound_check, log_marginal_quadrature
+from vae_core.theory.quadrature import beta_bound_check, log_marginal_quadrature
 
 torch.set_grad_enabled(False)
 

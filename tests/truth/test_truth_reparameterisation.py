@@ -1,6 +1,6 @@
 """Reparameterisation page: REINFORCE with a leave-one-out baseline is unbiased (its mean agrees with the
 closed-form gradient within 4 standard errors) and, for f = (z - 2)², has a lower variance than REINFORCE
-without a baseline (both estimators from vae_core.theory / vae_core.truth.gradients, truth from the closed form).
+without a baseline (both estimators from vae_core.theory / vae_core.theory.estimators, truth from the closed form).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from vae_core.theory import estimator_variance_curve
-from vae_core.truth.gradients import baseline_variance_curve
+from vae_core.theory.estimators import baseline_variance_curve
 
 
 def test_baseline_unbiased_and_quieter():

@@ -11,7 +11,7 @@ from ui.compute.conditional import GAP, swap_grid, swap_rows
 from ui.compute.inpainting import complete, random_steps
 from ui.state import SHIPPED_DIR
 from vae_core import load_checkpoint, load_dataset
-from vae_core.applications import make_mask
+from vae_core.digits.applications import make_mask
 
 
 @pytest.fixture(scope="module")

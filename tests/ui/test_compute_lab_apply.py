@@ -11,8 +11,8 @@ from ui.compute.editing import edit, row_strengths
 from ui.lab_figures import Entry, rd_table
 from ui.state import SHIPPED_DIR
 from vae_core import load_checkpoint, load_dataset
-from vae_core.analysis import COLLAPSE_LATENT, LAB_HIDDEN, ModelStats
-from vae_core.applications import class_mean_direction, image_features
+from vae_core.digits.analysis import COLLAPSE_LATENT, LAB_HIDDEN, ModelStats
+from vae_core.digits.applications import class_mean_direction, image_features
 from vae_core.latent import decode_np, encode_dataset
 
 

@@ -9,8 +9,8 @@ import torch
 
 from ui.compute.sprites import central_example, factor_text, model_dims, sprite_traversal, sweep_summary
 from ui.state import SHIPPED_DIR
-from vae_core import sprites as sp
-from vae_core.sprites_vae import load_sprite_model, shipped_sprite_models, sweep_rows
+from vae_core.sprites import data as sp
+from vae_core.sprites.model import load_sprite_model, shipped_sprite_models, sweep_rows
 
 
 def _meta(beta, mig, kl_per_dim, mi=None):

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from vae_core import jobs
+from vae_core.digits.train import TrainConfig
 from vae_core.jobs import CapacityError, DataSpec, JobManager, OwnerBusyError, parse_hidden_dims
-from vae_core.train import TrainConfig
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Pixel likelihoods (vae_core.likelihoods) and binarisation (vae_core.data), each checked against an
+"""Pixel likelihoods (vae_core.likelihoods) and binarisation (vae_core.digits.data), each checked against an
 independent computation: torch.distributions.ContinuousBernoulli and Bernoulli, numerical integration of the
 density over [0, 1], float64 closed forms, autograd for the hand-written derivative."""
 
@@ -11,12 +11,13 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, ContinuousBernoulli
 
-from vae_core.data import (
+from vae_core.digits.data import (
     TEST_BINARIZATION_SEED,
     binarization_fingerprint,
     binarize_dynamic,
     binarize_fixed,
 )
+from vae_core.digits.model import VAE
 from vae_core.likelihoods import (
     CB_TAYLOR_WINDOW,
     bernoulli_cross_entropy,
@@ -30,7 +31,6 @@ from vae_core.likelihoods import (
     neg_log_likelihood,
     pixel_entropy,
 )
-from vae_core.models import VAE
 
 
 def _exact_log_c(eta: float) -> float:

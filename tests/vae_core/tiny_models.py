@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from vae_core.models import CVAE, VAE
+from vae_core.digits.model import CVAE, VAE
 
 
 def tiny_vae(seed: int = 0, latent_dim: int = 2, hidden_dims: tuple[int, ...] = (32,)) -> VAE:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vae_core.applications import roc_auc, roc_curve, threshold_rates, top_k
+from vae_core.digits.applications import roc_auc, roc_curve, threshold_rates, top_k
 
 NORMAL = "MNIST test digits"
 DRAWING = "your drawing"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from ui.fmt import fmt_beta
-from vae_core.analysis import COLLAPSE_LATENT, LAB_HIDDEN, LAB_LOG_EVERY
-from vae_core.train import TrainConfig
+from vae_core.digits.analysis import COLLAPSE_LATENT, LAB_HIDDEN, LAB_LOG_EVERY
+from vae_core.digits.train import TrainConfig
 
 
 def sweep_configs(betas, latent: int, epochs: int) -> list[tuple[str, TrainConfig]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vae_core.applications import class_swap
+from vae_core.digits.applications import class_swap
 from vae_core.images import tile
 from vae_core.latent import encode_dataset
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vae_core.applications import best_class, posterior_samples, sample_near
+from vae_core.digits.applications import best_class, posterior_samples, sample_near
 from vae_core.latent import PCA, ellipse_points, nearest, pca_head, projected_ellipse
 
 

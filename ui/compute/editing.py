@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vae_core.applications import edit_sweep, encode_one, image_features
+from vae_core.digits.applications import edit_sweep, encode_one, image_features
 
 
 def row_strengths(kind: str, alpha: float, n: int) -> np.ndarray:

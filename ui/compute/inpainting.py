@@ -1,4 +1,4 @@
-"""Inpainting: the page's chains (vae_core.applications.inpaint) and the numbers shown beside them."""
+"""Inpainting: the page's chains (vae_core.digits.applications.inpaint) and the numbers shown beside them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vae_core.applications import completion_spread, inpaint, known_pixel_change, missing_pixel_error
+from vae_core.digits.applications import completion_spread, inpaint, known_pixel_change, missing_pixel_error
 
 TOL = 1e-4  # a chain stops when its hole changes by less than this per pixel between passes
 

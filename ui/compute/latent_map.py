@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vae_core.analysis import active_mask
+from vae_core.digits.analysis import active_mask
 from vae_core.latent import PCA, ellipse_points, pca_head, pca_plane, projected_ellipse, rate_nats
 
 SQUARE = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]], dtype=np.float64)

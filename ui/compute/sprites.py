@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vae_core import sprites as sp
-from vae_core.sprites_vae import (
+from vae_core.sprites import data as sp
+from vae_core.sprites.model import (
     DimFactor,
     SweepRow,
     dominant_factors,

@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from ..checkpoints import (
+from ..digits.checkpoint import (
     CheckpointError,
     read_checkpoint_pair,
     read_checkpoint_pair_bytes,

@@ -1,7 +1,7 @@
 """Train a Mult-VAE on MovieLens-100k clicks; beta annealed linearly 0 -> anneal_to, the validation
 NDCG@100 recorded at every epoch with its beta (the paper's Fig. 1), the best-validation weights kept.
 
-    nice -n 10 python -m vae_core.recommender.train --latent 200 --out checkpoints/movielens-multvae-z200
+    nice -n 10 python -m vae_core train --family mult-vae --latent-dim 200 --out checkpoints/movielens-multvae-z200
 """
 
 from __future__ import annotations
@@ -12,11 +12,19 @@ import time
 import numpy as np
 import torch
 
+from ..families import Flag
 from . import data as D
 from .metrics import all_metrics, ndcg_at_k
 from .model import MultVAE
 
-FLAGS = ("--latent", "--hidden", "--likelihood", "--epochs", "--anneal-to", "--lr", "--seed", "--out")
+# the family's own flags (the shared ones -- --latent-dim, --hidden-dims, --beta, --epochs, --lr, --seed, --threads,
+# --save-dtype, --name, --out -- are declared once in vae_core.command.SHARED)
+FLAGS = (
+    Flag("--likelihood", "str", "multinomial", choices=("multinomial", "bernoulli")),
+    Flag("--anneal-to", "float", 0.4, "beta grows linearly 0 -> this over the run (unless --beta fixes it)"),
+)
+# the flags of python -m vae_core.recommender.train before #17 -> the shared names
+_OLD_FLAGS = {"--latent": "--latent-dim", "--hidden": "--hidden-dims", "--dtype": "--save-dtype"}
 
 
 def train(sp: D.Split, latent_dim=200, hidden=600, likelihood="multinomial", epochs=200, anneal_to=0.4,
@@ -57,37 +65,46 @@ def test_metrics(model: MultVAE, sp: D.Split) -> dict:
 
 
 def main(argv=None) -> int:
+    """Alias of ``python -m vae_core train --family mult-vae ARGV`` (also takes the old --latent, --hidden, --dtype)."""
+    import sys
+
+    from ..command import train as train_command
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, a in enumerate(argv):
+        key, eq, val = a.partition("=")
+        if key in _OLD_FLAGS:
+            argv[i] = _OLD_FLAGS[key] + eq + val
+    return train_command(argv, "mult-vae")
+
+
+def run(a: argparse.Namespace) -> int:
+    """Train, evaluate and save with parsed flags (``python -m vae_core train --family mult-vae`` calls this)."""
+    from ..pair_io import checkpoint_metadata
     from .checkpoint import save_multvae
-    p = argparse.ArgumentParser(prog="python -m vae_core.recommender.train")
-    p.add_argument("--latent", type=int, default=200)
-    p.add_argument("--hidden", type=int, default=600)
-    p.add_argument("--likelihood", choices=["multinomial", "bernoulli"], default="multinomial")
-    p.add_argument("--epochs", type=int, default=200)
-    p.add_argument("--anneal-to", type=float, default=0.4, help="beta grows linearly 0 -> this over the run")
-    p.add_argument("--beta", type=float, default=None, help="fixed beta instead of annealing (notes: 1)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=["float32", "float16"], default="float32")
-    p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
-    torch.set_num_threads(2)
+
+    if len(a.hidden_dims) != 1:
+        raise SystemExit("a Mult-VAE has one hidden layer: --hidden-dims N")
+    hidden = a.hidden_dims[0]
+    torch.set_num_threads(max(1, a.threads))
     r = D.load_ratings()
     sp = D.split(r)
     t0 = time.time()
-    model, info = train(sp, a.latent, a.hidden, a.likelihood, a.epochs, a.anneal_to, a.lr, seed=a.seed,
-                        fixed_beta=a.beta)
+    model, info = train(sp, a.latent_dim, hidden, a.likelihood, a.epochs, a.anneal_to, a.lr, batch=a.batch_size,
+                        seed=a.seed, fixed_beta=a.beta)
     m = test_metrics(model, sp)
     print("test", m, f"{time.time() - t0:.0f} s")
-    meta = {"dataset": "MovieLens-100k", "source": D.SOURCE, "item_ids": [int(i) for i in sp.item_ids],
-            "test_users": [int(u) for u in sp.test_users], "validation_users": [int(u) for u in sp.vad_users],
-            "rating_threshold": D.RATING_THRESHOLD, "split_seed": D.SPLIT_SEED, "heldout_fraction": 0.2,
-            "metrics": {"test": m, "best_val_ndcg@100": info["best_val_ndcg@100"]},
-            "beta_curve": info["beta_curve"], "beta_at_best": info["beta_at_best"],
-            "recipe": {"command": "python -m vae_core.recommender.train " + " ".join(argv or []),
-                       "latent_dim": a.latent, "hidden": a.hidden, "likelihood": a.likelihood, "epochs": a.epochs,
-                       "anneal_to": a.anneal_to, "beta": a.beta, "lr": a.lr, "batch": 100, "dropout": 0.5,
-                       "seed": a.seed, "seconds": round(time.time() - t0, 1)}}
-    save_multvae(a.out, model, meta, dtype=a.dtype)
+    recipe = {"command": a.command, "latent_dim": a.latent_dim, "hidden": hidden, "likelihood": a.likelihood,
+              "epochs": a.epochs, "anneal_to": a.anneal_to, "beta": a.beta, "lr": a.lr, "batch": a.batch_size,
+              "dropout": 0.5, "seed": a.seed, "seconds": round(time.time() - t0, 1)}
+    meta = checkpoint_metadata(
+        "mult-vae", name=a.name, recipe=recipe, command=a.command, seed=a.seed, dataset="MovieLens-100k",
+        source=D.SOURCE, item_ids=[int(i) for i in sp.item_ids],
+        test_users=[int(u) for u in sp.test_users], validation_users=[int(u) for u in sp.vad_users],
+        rating_threshold=D.RATING_THRESHOLD, split_seed=D.SPLIT_SEED, heldout_fraction=0.2,
+        metrics={"test": m, "best_val_ndcg@100": info["best_val_ndcg@100"]},
+        beta_curve=info["beta_curve"], beta_at_best=info["beta_at_best"], test_metrics=m)
+    save_multvae(a.out, model, meta, dtype=a.save_dtype)
     print("wrote", a.out)
     return 0
 

@@ -7,7 +7,7 @@ corpus), ``smiles`` (RDKit NCI corpus, validity, properties, drawings), ``metric
 (what the pages compute).
 """
 
-from .model import SeqVAE, kl_diag_gaussian
+from .model import SeqVAE
 from .vocab import Vocab, smiles_tokens
 
-__all__ = ["SeqVAE", "Vocab", "kl_diag_gaussian", "smiles_tokens"]
+__all__ = ["SeqVAE", "Vocab", "smiles_tokens"]

@@ -1,6 +1,6 @@
 """Sequence-VAE checkpoints: the project's one format (safetensors + JSON, family "seq-vae").
 
-Writing and reading go through :mod:`vae_core.checkpoints`' generic pair I/O
+Writing and reading go through :mod:`vae_core.digits.checkpoint`' generic pair I/O
 (atomic, checksummed, never unpickled); this module adds the family's
 validator: the metadata's architecture is range-checked, the vocabulary is
 parsed, and every tensor's name and shape must equal those of the model the
@@ -13,7 +13,7 @@ import os
 
 import torch
 
-from ..checkpoints import (
+from ..digits.checkpoint import (
     CheckpointError,
     read_checkpoint_pair,
     read_checkpoint_pair_bytes,

@@ -10,7 +10,8 @@ import re
 import numpy as np
 import torch
 
-from .model import SeqVAE, kl_diag_gaussian
+from ..objectives import gaussian_kl_per_dim
+from .model import SeqVAE
 from .train import decode_all, encode_all, trim
 
 WORD_INPUT_RE = re.compile(r"^[a-z]{1,16}$")
@@ -62,19 +63,17 @@ def decode_path(model: SeqVAE, path: np.ndarray, require_end: bool = False) -> l
 
 
 def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Project rows of x on their first two principal axes.
+    """Project rows of x on their first two principal axes (:class:`vae_core.latent.PCA`).
 
     Returns (coordinates (N, 2), mean (d,), axes (2, d), explained-variance fractions (2,))."""
-    x = np.asarray(x, dtype=np.float64)
-    mean = x.mean(axis=0)
-    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
-    var = s ** 2
-    frac = var[:2] / var.sum() if var.sum() > 0 else np.zeros(2)
-    axes = vt[:2]
+    from ..latent import PCA
+
+    p = PCA(x, 2)
+    axes, frac = p.components, p.explained_ratio
     if axes.shape[0] < 2:  # 1-D latent: pad with a zero axis
         axes = np.vstack([axes, np.zeros_like(axes)])
         frac = np.append(frac, 0.0)
-    return (x - mean) @ axes.T, mean, axes, frac
+    return (np.asarray(x, dtype=np.float64) - p.mean) @ axes.T, p.mean, axes, frac
 
 
 def nearest(points: np.ndarray, z) -> int:
@@ -94,7 +93,7 @@ def collapse_report(model: SeqVAE, test: list[str], n_prior: int = 200, seed: in
     draws, divided by ``n_prior``: near 0 when the decoder ignores z)."""
     ids = model.vocab.batch(test, None)
     mu, logvar = encode_all(model, ids)
-    kld = kl_diag_gaussian(mu, logvar)
+    kld = gaussian_kl_per_dim(mu, logvar)
     decoded = decode_all(model, mu)
     acc = sum(a == b for a, b in zip(decoded, test, strict=True)) / max(len(test), 1)
     recon = 0.0
@@ -102,7 +101,7 @@ def collapse_report(model: SeqVAE, test: list[str], n_prior: int = 200, seed: in
         recon += float(model.loss(trim(ids[i:i + 1000]), sample_z=False).recon.sum())
     g = torch.Generator().manual_seed(seed)
     prior = decode_all(model, torch.randn((n_prior, model.latent_dim), generator=g))
-    from ..analysis import active_units
+    from ..latent import active_units
 
     n_active, _ = active_units(mu.double().numpy(), active_threshold)
     return {"kl": float(kld.sum(1).mean()), "kl_per_dim": kld.mean(0).double().numpy(),

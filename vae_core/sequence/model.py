@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..objectives import gaussian_kl_per_dim
 from .vocab import BOS, EOS, PAD, UNK, Vocab
 
 
@@ -36,11 +37,6 @@ class SeqLoss(NamedTuple):
     kl_per_dim: torch.Tensor  # (latent_dim,) batch-mean KL per latent dimension, nats
     token_correct: torch.Tensor  # (N,) teacher-forced tokens predicted exactly (argmax)
     tokens: torch.Tensor      # (N,) number of target tokens (incl. <eos>)
-
-
-def kl_diag_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(μ, diag σ²) ‖ N(0, I)) per dimension: ½(μ² + σ² − 1 − log σ²)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
 
 
 def lengths_of(ids: torch.Tensor) -> torch.Tensor:
@@ -191,7 +187,7 @@ class SeqVAE(nn.Module):
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids.reshape(-1),
                              reduction="none").view(ids.shape)
         recon = (ce * mask).sum(dim=1)
-        kld = kl_diag_gaussian(mu, logvar)
+        kld = gaussian_kl_per_dim(mu, logvar)
         kl = kld.sum(dim=1)
         correct = ((logits.argmax(dim=2) == ids) & mask).sum(dim=1)
         if free_bits > 0.0:

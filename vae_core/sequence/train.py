@@ -1,7 +1,7 @@
 """Training and evaluation of sequence VAEs (no Streamlit).
 
-KL annealing: the weight on the KL term at step s is β·min(1, s / warmup_steps)
-for the "linear" schedule and β throughout for "constant".  Word dropout rate p
+KL annealing: the shared :class:`vae_core.objectives.KLSchedule` (β·min(1, s / warmup_steps) at step s
+for "linear", β throughout for "constant", Fu et al.'s cycles for "cyclical").  Word dropout rate p
 replaces decoder inputs with ``<unk>`` during training only.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ..objectives import KLSchedule, gaussian_kl_per_dim
 from .model import SeqVAE, lengths_of
 
 
@@ -27,7 +28,7 @@ class SeqTrainConfig:
     batch_size: int = 128
     lr: float = 2e-3
     beta: float = 1.0
-    kl_schedule: str = "linear"   # "constant" or "linear"
+    kl_schedule: str = "linear"   # "constant" | "linear" | "cyclical" (objectives.KLSchedule)
     warmup_steps: int = 2000
     word_dropout: float = 0.0
     free_bits: float = 0.0        # nats per latent dimension (0: off)
@@ -38,8 +39,8 @@ class SeqTrainConfig:
         return asdict(self)
 
     def validate(self) -> None:
-        if self.kl_schedule not in ("constant", "linear"):
-            raise ValueError("kl_schedule must be 'constant' or 'linear'")
+        if self.kl_schedule not in ("constant", "linear", "cyclical"):
+            raise ValueError("kl_schedule must be 'constant', 'linear' or 'cyclical'")
         if self.free_bits < 0:
             raise ValueError("free bits must be ≥ 0")
         if not 0.0 <= self.word_dropout < 1.0:
@@ -47,12 +48,10 @@ class SeqTrainConfig:
         if self.epochs < 0 or self.batch_size < 1 or not self.lr > 0 or self.beta < 0:
             raise ValueError("epochs ≥ 0, batch size ≥ 1, lr > 0 and β ≥ 0 are required")
 
-
-def kl_weight(step: int, cfg: SeqTrainConfig) -> float:
-    """The KL term's weight at optimisation step ``step`` (0-based)."""
-    if cfg.kl_schedule == "constant" or cfg.warmup_steps <= 0:
-        return cfg.beta
-    return cfg.beta * min(1.0, step / cfg.warmup_steps)
+    @property
+    def schedule(self) -> KLSchedule:
+        """The KL term's weight at optimisation step s (0-based) is ``schedule.weight(s)``."""
+        return KLSchedule(self.kl_schedule, self.beta, self.warmup_steps)
 
 
 def length_batches(ids: torch.Tensor, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -99,6 +98,7 @@ def train_seq(model: SeqVAE, train_ids: torch.Tensor, cfg: SeqTrainConfig,
 
     ``epoch_data(epoch)``, when given, supplies that epoch's token ids (e.g. augmented SMILES)."""
     cfg.validate()
+    schedule = cfg.schedule
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history: list[dict] = []
@@ -113,7 +113,7 @@ def train_seq(model: SeqVAE, train_ids: torch.Tensor, cfg: SeqTrainConfig,
             train_ids = epoch_data(epoch)
         for idx in length_batches(train_ids, cfg.batch_size, gen):
             batch = trim(train_ids[idx])
-            w = kl_weight(step, cfg)
+            w = schedule.weight(step)
             out = model.loss(batch, beta=w, word_dropout=cfg.word_dropout, generator=gen, free_bits=cfg.free_bits)
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
@@ -128,7 +128,7 @@ def train_seq(model: SeqVAE, train_ids: torch.Tensor, cfg: SeqTrainConfig,
                 stopped = True
                 break
         n = max(float(sums[4]), 1.0)
-        row = {"epoch": epoch, "step": step, "kl_weight": kl_weight(step, cfg),
+        row = {"epoch": epoch, "step": step, "kl_weight": schedule.weight(step),
                "recon": float(sums[0]) / n, "kl": float(sums[1]) / n,
                "token_accuracy": float(sums[2]) / max(float(sums[3]), 1.0),
                "seconds": round(time.perf_counter() - t0, 2)}
@@ -187,10 +187,8 @@ def evaluate(model: SeqVAE, strings: list[str], batch: int = 1000, seed: int = 0
 
 def kl_per_dim(model: SeqVAE, strings: list[str]) -> torch.Tensor:
     """Mean KL per latent dimension over the strings (nats)."""
-    from .model import kl_diag_gaussian
-
     ids = model.vocab.batch(strings, None)
     mu, lv = encode_all(model, ids)
-    return kl_diag_gaussian(mu, lv).mean(dim=0)
+    return gaussian_kl_per_dim(mu, lv).mean(dim=0)
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vae_core import families
-from vae_core.checkpoints import CheckpointError
+from vae_core.digits.checkpoint import CheckpointError
 from vae_core.recommender import data as D
 from vae_core.recommender.baselines import ease_weights
 from vae_core.recommender.checkpoint import load_multvae, save_multvae
