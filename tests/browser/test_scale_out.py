@@ -15,7 +15,6 @@ import pytest
 
 from tests.browser.conftest import ROOT, launch_chromium, start_server, stop_server, wait_idle
 
-
 _CLUSTER = """
 import sys, time
 from vae_core import jobs
