@@ -12,6 +12,11 @@ and evaluates on the fixed seeded binarisation of the test set
 (:func:`vae_core.data.binarize_fixed`, seed ``TEST_BINARIZATION_SEED``), where the
 Bernoulli IWAE figure is a bound on -log P(x) comparable with the literature.
 
+``--data FILE`` trains on a user's data set instead (:mod:`vae_core.user_data`: .npz / .npy / .zip of
+folders of images) at the data's own H×W (the model's input is H·W); the file's name, SHA-256, image shape,
+size and label names go into the checkpoint JSON, and a copy of the file is stored beside the checkpoint
+(``OUT's folder/datasets/<sha256>.<ext>``), where the app finds it when it opens the model.
+
 Evaluation runs in bounded memory (:mod:`vae_core.evaluation`: chunks over images and
 over the k importance samples) with a progress bar.  The default ``--iwae-k`` is
 ``DEFAULT_IWAE_K`` = 10: on all 10,000 test digits that is 100,000 decoder passes,
@@ -75,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist", "kmnist"])
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="train on your own data set: .npz (x: N×H×W[×3] uint8 or float in [0,1], optional y, "
+                        "names), .npy, or .zip of PNG/JPEG in one folder per class (see vae_core.user_data)")
     p.add_argument("--data-dir", default=os.environ.get("VAE_DATA_DIR"), help="default: $VAE_DATA_DIR")
     p.add_argument("--subset", type=int, default=0, help="train on a random subset of this size (0 = all)")
     p.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli",
@@ -92,6 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="display name stored in the metadata")
     p.add_argument("--out", required=True, help="writes OUT.safetensors and OUT.json")
     return p
+
+
+def _user_data(args):
+    """(train, test, the checkpoint's dataset entry) of ``--data FILE``; the file is copied beside the output."""
+    from pathlib import Path
+
+    from .user_data import DATA_SUBDIR, UserDataError, dataset_meta, load_user_data, store_dataset
+
+    if args.conditional:
+        raise SystemExit("--conditional is for the ten digit classes; train a plain VAE on your own data")
+    if args.binarize:
+        raise SystemExit("--binarize is for MNIST; train on your own data's grey pixels")
+    try:
+        ud = load_user_data(args.data)
+        train_data, test_data = ud.split()
+        stored = store_dataset(Path(args.data).read_bytes(), Path(args.out).parent / DATA_SUBDIR, ud.file_name)
+    except (UserDataError, OSError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"data set stored for the app: {stored}", file=sys.stderr)
+    return train_data, test_data, dataset_meta(ud)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,8 +141,12 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("--binarize goes with the Bernoulli likelihood (binary pixels)")
     if args.iwae_k < 0:
         raise SystemExit("--iwae-k must be >= 0")
-    train_data = load_dataset(args.dataset, "train", root=args.data_dir)
-    test_data = load_dataset(args.dataset, "test", root=args.data_dir)
+    user = None
+    if args.data:
+        train_data, test_data, user = _user_data(args)
+    else:
+        train_data = load_dataset(args.dataset, "train", root=args.data_dir)
+        test_data = load_dataset(args.dataset, "test", root=args.data_dir)
     if train_data.is_sample:
         print("note:", train_data.description, file=sys.stderr)
     train_data = train_data.subset(args.subset or None, seed=args.seed)
@@ -166,6 +198,8 @@ def _run(args: argparse.Namespace) -> int:
     ebar.close()
     meta = training_metadata(cfg, res, train_data, test_data, metrics, name=args.name)
     meta["evaluation"] = evaluation
+    if user is not None:
+        meta["dataset"] = dict(user, n_train=len(train_data), n_test=len(test_data))
     paths = save_checkpoint(args.out, model, meta, dtype=args.save_dtype)
     if args.binarize or args.likelihood == "continuous_bernoulli":
         kind = "binarised test digits, -log P(x)" if args.binarize else "continuous-Bernoulli -log p(x), a density"
