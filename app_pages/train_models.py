@@ -24,7 +24,8 @@ st.caption("Train a VAE on MNIST right here — the same training code as `pytho
 manager = get_manager()
 sid = ui.session_id()
 
-tab_train, tab_models = st.tabs(["Train a model", "Save · upload · download"])
+tab_train, tab_models, tab_byo = st.tabs(["Train a model", "Save · upload · download",
+                                         "Your own data · your own model"])
 
 
 def use_model(key: str) -> None:
@@ -200,3 +201,11 @@ with tab_models:
                 st.button("Use it now", key="use_uploaded", on_click=use_model, args=(key,))
         elif up_w is not None or up_j is not None:
             st.info("Add the other file of the pair too.")
+
+# ------------------------------------------------------------- bring your own (#19): the UI lives in ui/byo.py
+with tab_byo:
+    from ui import byo
+
+    byo.own_data_section(manager)
+    st.divider()
+    byo.import_section()

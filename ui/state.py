@@ -58,11 +58,26 @@ class ActiveModel:
     def dataset_name(self) -> str:
         return (self.meta.get("dataset") or {}).get("name", "mnist")
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images this model takes: 28×28 digits, or its own data set's shape (#19)."""
+        shape = (self.meta.get("dataset") or {}).get("image_shape")
+        return (int(shape[0]), int(shape[1])) if shape else (28, 28)
+
+    @property
+    def is_user_data(self) -> bool:
+        """Trained on a user's data set (``vae_core.user_data``), not on one of the digit data sets."""
+        return self.dataset_name == "user"
+
     def encodings(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
         """(mu, logvar) of every image of the split: cached per model."""
         return _encodings(self, split, self.dataset_name)
 
     def data(self, split: str = "test"):
+        if self.is_user_data:  # the data set the model's JSON names, found by its SHA-256 (ui.byo)
+            from ui.byo import user_split
+
+            return user_split((self.meta.get("dataset") or {}).get("sha256"), split)
         return get_data(split, self.dataset_name)
 
     def projection(self, method: str = "pca", n: int | None = None):
@@ -105,8 +120,8 @@ def get_data(split: str = "test", name: str = "mnist"):
 
 
 @st.cache_resource(show_spinner="Encoding the test set…", max_entries=32, hash_funcs=BY_MODEL_KEY)
-def _encodings(am: ActiveModel, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    data = get_data(split, name)
+def _encodings(am: ActiveModel, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ARG001 - name: a key
+    data = am.data(split)  # the model's own data set (a user's, #19); name stays part of the cache key
     return encode_dataset(am.model, data.images, data.labels)
 
 
@@ -301,15 +316,23 @@ def require_model() -> ActiveModel:
     return am
 
 
-def page_start(title: str) -> tuple[ActiveModel, object]:
+def page_start(title: str, any_images: bool = False) -> tuple[ActiveModel, object]:
     """A digit page's opening: its title, the sidebar's model and that model's test data (stops the page
-    with a message when either is missing)."""
+    with a message when either is missing; ``any_images``: see :func:`require_data`)."""
     st.title(title)
     am = require_model()
-    return am, require_data(am)
+    return am, require_data(am, any_images=any_images)
 
 
-def require_data(am: ActiveModel, split: str = "test"):
+def require_data(am: ActiveModel, split: str = "test", any_images: bool = False):
+    """The model's data split; stops the page with a message when it cannot be had.  A page that works only on
+    28×28 digits (``any_images=False``) says so for a model of a user's own data set (#19) and stops."""
+    if am.is_user_data and not any_images:
+        h, w = am.image_shape
+        st.info(f"This page works on 28×28 MNIST-style digits only; the model in the sidebar was trained on your "
+                f"own {h}×{w} images. Latent Map, Decoder Sliders, Interpolation and the β/KL Lab work on it; "
+                "pick a digit model in the sidebar for this page.")
+        st.stop()
     try:
         return am.data(split)
     except DataUnavailable as exc:

@@ -412,6 +412,9 @@ def load_checkpoint_bytes(weights: bytes, meta_bytes: bytes, max_bytes: int = MA
 def _build(tensors: dict, meta: dict) -> tuple[VAE, dict]:
     model = build_model(meta["model"])  # sizes validated and matched against the tensors already
     model.load_state_dict(tensors)
+    shape = (meta.get("dataset") or {}).get("image_shape")
+    if shape:  # a user's data set (#19): decode_np and the pages draw (H, W) images
+        model.image_shape = (int(shape[0]), int(shape[1]))
     model.eval()
     return model, meta
 
