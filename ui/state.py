@@ -6,8 +6,6 @@ guards a page calls before it draws (``require_model``, ``require_data``)."""
 from __future__ import annotations
 
 import os
-import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,6 +274,9 @@ def save_user_model(name: str, model, meta: dict) -> Path:
         raise CheckpointError(f"a model called '{taken[name.lower()]}' is already saved on this server; choose "
                               "another name (saved models are never overwritten)")
     wpath, _ = save_checkpoint(USER_DIR / name, model, dict(meta, name=name), overwrite=False)
+    from ui.owner import record_saved
+
+    record_saved(USER_DIR, name)  # this browser (its secret's hash) may delete it (#21)
     return wpath
 
 
@@ -289,21 +290,13 @@ def load_uploaded(weights: bytes, meta: bytes):
     return load_checkpoint_bytes(weights, meta)
 
 
-_SID_RE = re.compile(r"^[0-9a-f]{32}$")
-
-
 def session_id() -> str:
-    """A stable identity of this browser tab's session: a random token kept in the URL (``?sid=…``), so that a
-    reloaded tab is the same owner (its training is found again and keeps its stop button); Streamlit's own
-    session id changes on reload.  The token only names background jobs; it grants nothing else."""
-    sid = st.session_state.get("session_id")
-    if sid is None:
-        q = st.query_params.get("sid")
-        sid = q if isinstance(q, str) and _SID_RE.match(q) else uuid.uuid4().hex
-        st.session_state["session_id"] = sid
-    if st.query_params.get("sid") != sid:
-        st.query_params["sid"] = sid
-    return sid
+    """The owner of this browser's background jobs: the SHA-256 of the secret the browser keeps in a cookie
+    (``ui.owner``), never anything from the URL; a reloaded tab is the same owner (its training is found again
+    and keeps its stop button), a shared link is not."""
+    from ui.owner import session_owner
+
+    return session_owner()
 
 
 # ------------------------------------------------------------- page guards

@@ -1,6 +1,6 @@
 """Scale-out (issue #20): two ``streamlit run app.py`` servers on one Dask cluster (VAE_CLUSTER pointing at a
 scheduler this test starts) see the same jobs.  A training started from server A is found from server B by the
-same owner token, shown with its Stop button there, and stopped from B; A sees it stopped."""
+same owner secret (the browsers' cookie), shown with its Stop button there, and stopped from B; A sees it stopped."""
 
 from __future__ import annotations
 
@@ -56,11 +56,17 @@ def test_a_job_started_on_server_a_is_found_and_stopped_from_server_b(cluster, t
     try:
         b, url_b = start_server(env=env)
         try:
-            token = "5ca1e0a15ca1e0a15ca1e0a15ca1e0a1"
+            token = "5ca1e0a1" * 8  # the owner secret both browsers hold in their cookie (ui.owner, #21)
+
+            def browser_with_token(url: str):
+                ctx = browser.new_context()
+                ctx.add_cookies([{"name": "vae_owner", "value": token, "url": url}])
+                return ctx.new_page()
+
             with sync_playwright() as pw:
                 browser = launch_chromium(pw)
-                pa = browser.new_context().new_page()
-                pa.goto(f"{url_a}/train_models?sid={token}")
+                pa = browser_with_token(url_a)
+                pa.goto(f"{url_a}/train_models")
                 wait_idle(pa)
                 epochs = pa.get_by_label("epochs", exact=True)
                 epochs.fill("100")
@@ -68,8 +74,8 @@ def test_a_job_started_on_server_a_is_found_and_stopped_from_server_b(cluster, t
                 pa.get_by_role("button", name="Start training").click()
                 pa.get_by_text("— running").first.wait_for(timeout=120000)
 
-                pb = browser.new_context().new_page()  # another browser, another server, the same owner token
-                pb.goto(f"{url_b}/train_models?sid={token}")
+                pb = browser_with_token(url_b)  # another browser, another server, the same owner secret
+                pb.goto(f"{url_b}/train_models")
                 wait_idle(pb)
                 pb.get_by_text("— running").first.wait_for(timeout=60000)
                 stop = pb.get_by_role("button", name="Stop training")
