@@ -245,10 +245,10 @@ def _image_files(zf: zipfile.ZipFile) -> list[tuple[str, zipfile.ZipInfo]]:
     files = []
     for info in zf.infolist():
         p = PurePosixPath(info.filename)
+        if ".." in p.parts or p.is_absolute() or "\\" in info.filename:
+            raise UserDataError(f"the archive entry {info.filename[:80]!r} has an unsafe path")
         if info.is_dir() or any(part.startswith(".") or part == "__MACOSX" for part in p.parts):
             continue
-        if ".." in p.parts or p.is_absolute():
-            raise UserDataError(f"the archive entry {info.filename[:80]!r} has an unsafe path")
         if p.suffix.lower() not in (".png", ".jpg", ".jpeg"):
             raise UserDataError(f"{info.filename[:80]!r} is not a PNG or JPEG image (.png, .jpg, .jpeg)")
         files.append((p.parts, info))
