@@ -73,7 +73,7 @@ def notice(am: ActiveModel) -> str:
 
 
 def main() -> None:
-    am, data = page_start("Decoder Sliders")
+    am, data = page_start("Decoder Sliders", any_images=True)
     d = am.latent_dim
     names = data.label_names
 
@@ -99,7 +99,7 @@ def main() -> None:
                     help="Set z to a test digit's posterior mean μ (what the encoder says about it)."):
         idx = digit_picker(data, key="ds_pick", label="Test digit", default_class=3)
         c_im, c_go = st.columns([1, 1.6], vertical_alignment="center")
-        c_im.image(to_image(data.images[idx].numpy(), 84),
+        c_im.image(to_image(data.images[idx].numpy(), 84, am.image_shape),
                    caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
         c_go.button("Start from this digit", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
 

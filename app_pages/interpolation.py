@@ -39,7 +39,7 @@ def on_map_click(key: str) -> None:
 
 
 
-def endpoint(e: str, data, labels, names, default_class: int) -> int:
+def endpoint(e: str, data, labels, names, default_class: int, shape=None) -> int:
     """One endpoint's source (picker, random, clicked on the map) and the chosen test index."""
     n = len(labels)
     st.markdown(f"**Endpoint {e}**")
@@ -56,7 +56,7 @@ def endpoint(e: str, data, labels, names, default_class: int) -> int:
             st.info("Click a dot on the map below.")
             i = int(st.session_state[f"ip_{e}_rand"]) % n
         i = int(i)
-    st.image(to_image(data.images[i].numpy(), 112), caption=f"{e} = test #{i} (label {names[labels[i]]})")
+    st.image(to_image(data.images[i].numpy(), 112, shape), caption=f"{e} = test #{i} (label {names[labels[i]]})")
     return i
 
 
@@ -137,7 +137,7 @@ def norms_figure(w: Walks, d: int) -> go.Figure:
 
 
 def main() -> None:
-    am, data = page_start("↔ Interpolation")
+    am, data = page_start("↔ Interpolation", any_images=True)
     mu, _ = am.encodings()
     labels = data.labels.numpy()
     n_all = len(mu)
@@ -153,7 +153,7 @@ def main() -> None:
     idx = {}
     for e, col, cls0 in zip(ENDS, cols[:2], (3, 7), strict=True):
         with col:
-            idx[e] = endpoint(e, data, labels, names, cls0)
+            idx[e] = endpoint(e, data, labels, names, cls0, am.image_shape)
     with cols[2]:
         st.markdown("**Path**")
         steps = st.slider("Steps (frames, ends included)", 3, 20, 10, key="ip_steps")

@@ -173,7 +173,7 @@ def live_tab(am: ActiveModel, data, names: list[str]) -> None:
 
 
 def main() -> None:
-    am, data = page_start("Latent Map")
+    am, data = page_start("Latent Map", any_images=True)
     names = data.label_names
     st.caption(
         "The encoder turns every test image x into a small Gaussian q(z|x) = N(μ, σ²) in latent space. Each dot is "

@@ -9,6 +9,7 @@ import streamlit as st
 
 import ui
 from ui.jobs_view import job_fragment, progress_line, slots_caption, stop_button
+from ui.owner import owns_saved
 from ui.state import get_session_model, max_upload_mb, model_facts
 from ui.text import plain
 from vae_core import CheckpointError, DataUnavailable
@@ -24,7 +25,25 @@ st.caption("Train a VAE on MNIST right here — the same training code as `pytho
 manager = get_manager()
 sid = ui.session_id()
 
-tab_train, tab_models = st.tabs(["Train a model", "Save · upload · download"])
+tab_train, tab_models, tab_byo = st.tabs(["Train a model", "Save · upload · download",
+                                         "Your own data · your own model"])
+
+
+def delete_saved(name: str) -> None:
+    """on_click of "Delete from this server": only a model this browser saved (its owner secret, ui.owner)."""
+    from ui.owner import delete_saved as delete
+    from ui.state import USER_DIR
+
+    try:
+        gone = delete(USER_DIR, name)
+    except OSError as exc:
+        st.session_state["_delete_msg"] = ("error", f"Could not delete {name}: {exc.strerror or exc}")
+        return
+    st.session_state["_delete_msg"] = (("success", f"Deleted {name} from this server.") if gone else
+                                       ("error", f"{name} was not saved from this browser; it was not deleted."))
+    for k in ("save_pick", "model_key"):
+        if st.session_state.get(k) == f"saved/{name}":
+            st.session_state.pop(k)
 
 
 def use_model(key: str) -> None:
@@ -150,6 +169,8 @@ with tab_models:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Save or download")
+        if (msg := st.session_state.pop("_delete_msg", None)) is not None:
+            (st.success if msg[0] == "success" else st.error)(plain(msg[1]))
         pick = st.selectbox("model", list(models), format_func=models.get, key="save_pick")
         try:
             am = ui.get_model(pick)
@@ -165,6 +186,10 @@ with tab_models:
                                "session's model list.")
                 except CheckpointError as exc:
                     st.error(plain(exc))
+            if pick.startswith("saved/") and owns_saved(ui.USER_DIR, pick.removeprefix("saved/")):
+                st.button("Delete from this server", key="delete_saved", on_click=delete_saved,
+                          args=(pick.removeprefix("saved/"),), icon=":material/delete:",
+                          help="You saved this model from this browser, so you may delete it (nobody else can).")
             try:
                 w, j = ui.checkpoint_files(am)
                 st.download_button("⬇ weights (.safetensors)", w, f"{am.name}.safetensors",
@@ -200,3 +225,11 @@ with tab_models:
                 st.button("Use it now", key="use_uploaded", on_click=use_model, args=(key,))
         elif up_w is not None or up_j is not None:
             st.info("Add the other file of the pair too.")
+
+# ------------------------------------------------------------- bring your own (#19): the UI lives in ui/byo.py
+with tab_byo:
+    from ui import byo
+
+    byo.own_data_section(manager)
+    st.divider()
+    byo.import_section()

@@ -15,7 +15,10 @@ Each round runs the loops back to back in alternating order, so a neighbour's lo
 hits both alike; the ratio reported is the median over rounds of the per-round ratio
 (with the medians and the best round of each loop).  ``--plain`` also times
 ``TrainConfig(fast=False)`` (``model(x)`` + ``vae_loss`` + ``backward()``) and prints
-the fast path's speed-up over it.  Run from the repository root:
+the fast path's speed-up over it.  ``--worker`` also trains the same model as a background job on the training
+engine (``vae_core.jobs``: a Dask worker process at lower priority that loads the data itself, as the app's
+trainings run) and prints its throughput against the same Trainer in this process (where the app's trainings
+ran before the engine), one epoch each, alternating.  Run from the repository root:
 
     VAE_DATA_DIR=/work/shared/datasets .venv/bin/python -m bench.train_throughput [--steps 200] [--repeats 5]
 """
@@ -128,6 +131,34 @@ def measure(runner, steps: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def worker_rounds(images: torch.Tensor, repeats: int, threads: int) -> None:
+    """One epoch of the 784-400-20 model per round, in this process and as a job on the engine, alternating.
+    ``threads`` (0: each side's default, as the app runs: torch's default here, the engine's per worker there)."""
+    from vae_core.jobs import DataSpec, JobManager
+
+    cfg = TrainConfig(latent_dim=20, hidden_dims=(400,), batch_size=BATCH, epochs=1, seed=0, num_threads=threads,
+                      log_every=1000)
+    mgr = JobManager(max_running=1, namespace=f"bench-throughput-{time.time_ns()}")
+    here, there = [], []
+    for r in range(repeats):
+        for where in (("here", "engine") if r % 2 == 0 else ("engine", "here")):
+            if where == "here":
+                t = Trainer(images, cfg)
+                while not t.done:
+                    t.step()
+                here.append(t.result.samples_per_s)
+            else:
+                job = mgr.submit("throughput", [("m", cfg)], data=DataSpec("mnist", test=False))
+                job.wait(600)
+                assert job.status == "done", job.message
+                there.append(job.members[0].result.samples_per_s)
+        print(f"round {r + 1}: in this process {here[-1]:,.0f}, job on the engine {there[-1]:,.0f} samples/s")
+    ratios = [b / a for a, b in zip(here, there, strict=True)]
+    print(f"job on the engine / in-process: {statistics.median(ratios):.2f}x (median of per-round ratios; "
+          f"range {min(ratios):.2f}-{max(ratios):.2f}x); medians {statistics.median(there):,.0f} vs "
+          f"{statistics.median(here):,.0f} samples/s")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", default=os.environ.get("VAE_DATA_DIR"), help="folder holding MNIST/raw/")
@@ -136,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="alternating rounds")
     ap.add_argument("--threads", type=int, default=0, help="torch threads for every loop (0 = torch default)")
     ap.add_argument("--plain", action="store_true", help="also time TrainConfig(fast=False), the autograd path")
+    ap.add_argument("--worker", action="store_true",
+                    help="only compare one epoch in this process with one epoch as a job on the training engine")
     ap.add_argument("--flush-denormal", action="store_true",
                     help="torch.set_flush_denormal(True) for every loop (the seed's Adam also slows down once its "
                          "moments turn subnormal, after ~700 steps)")
@@ -148,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
 
     data = load_dataset("mnist", "train", root=args.data_dir, download=False, allow_sample=False)
+    if args.worker:
+        worker_rounds(data.images, args.repeats, args.threads)
+        return 0
     runners = {"seed": SeedRunner(args.data_dir), "ours": OursRunner(data.images)}
     if args.plain:
         runners["ours-plain"] = OursRunner(data.images, fast=False)

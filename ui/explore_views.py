@@ -85,8 +85,8 @@ def selection_panel(am: ActiveModel, data, sel: list[int], names: list[str]) -> 
         cols = st.columns(per_row)
         for col, j in zip(cols, range(s, min(s + per_row, len(v.shown))), strict=False):  # the last row may be short
             i = v.shown[j]
-            orig = data.images[i].numpy().reshape(28, 28)
-            col.image(to_image_cell(strip(np.stack([orig, v.recon[j].reshape(28, 28)])), 112),
+            orig = data.images[i].numpy().reshape(am.image_shape)
+            col.image(to_image_cell(strip(np.stack([orig, v.recon[j].reshape(am.image_shape)])), 112),
                       caption=f"test #{i} · label {names[labels[i]]} — original | decode(μ)")
     d = am.latent_dim
     table = {"": [zname(k) for k in range(d)] + ["‖μ‖", "KL(q‖p) [nats]"]}

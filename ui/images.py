@@ -14,12 +14,13 @@ PX = 140  # default display size of one digit, px (>= 112 to be readable)
 GREY = 0.35  # separators and empty cells of strips
 
 
-def to_image(img: np.ndarray, size: int = PX) -> Image.Image:
-    """A [0,1] array (784,), (28,28) or a tiled grid, as a nearest-neighbour upscaled PIL image."""
+def to_image(img: np.ndarray, size: int = PX, shape: tuple[int, int] | None = None) -> Image.Image:
+    """A [0,1] array (784,), (28,28) or a tiled grid, as a nearest-neighbour upscaled PIL image (a flat row is
+    square unless ``shape`` (H, W) is given: a user's data set, #19)."""
     a = np.asarray(img, dtype=np.float32)
     if a.ndim == 1:
         side = int(round(a.size**0.5))
-        a = a.reshape(side, side)
+        a = a.reshape(shape or (side, side))
     a8 = (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
     im = Image.fromarray(a8, mode="L")
     scale = max(1, round(size / 28)) if a.shape[0] <= 28 else max(1, round(size / a.shape[0]))
@@ -54,14 +55,20 @@ def gif_bytes(frames: np.ndarray, size: int = PX, ms: int = 80, bounce: bool = T
 
 def strip(images: np.ndarray, pad: int = 2) -> np.ndarray:
     """Images (N, 28, 28) side by side with a thin grey separator (vae_core.images.tile on one line)."""
-    images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+    images = _stack(images)
     return tile(images, len(images), pad=pad, fill=GREY)
 
 
 def wrap_strip(images: np.ndarray, per_line: int, pad: int = 2) -> np.ndarray:
     """Like :func:`strip`, wrapped onto several lines of at most ``per_line`` images (grey padding)."""
-    images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+    images = _stack(images)
     return tile(images, max(1, min(per_line, len(images))), pad=pad, fill=GREY)
+
+
+def _stack(images) -> np.ndarray:
+    """(N, H, W) as given, or flat rows as 28×28 digits."""
+    images = np.asarray(images, dtype=np.float32)
+    return images if images.ndim == 3 else images.reshape(-1, 28, 28)
 
 
 def show_digits(images, captions=None, size: int = PX, per_row: int | None = None) -> None:

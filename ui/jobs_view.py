@@ -21,12 +21,18 @@ def job_fragment(manager, state_key: str, body: Callable, poll_s: float = 1.0, r
     ``keep_alive`` does that on full runs), and the session that pressed Start had no active job when its sidebar
     ran, so without this a tab watching its own training was taken for closed after ``owner_ttl_s`` and the job
     stopped itself (bench/load.py: "finished before the end of the round")."""
-    started = manager.get(st.session_state.get(state_key))
+    def mine():  # only this browser's own job (its owner secret, ui.owner), whatever the session state says
+        from ui.state import session_id
+
+        job = manager.get(st.session_state.get(state_key))
+        return job if job is not None and job.owner == session_id() else None
+
+    started = mine()
     polling = started is not None and started.active
 
     @st.fragment(run_every=poll_s if polling else None)
     def live() -> None:
-        job = manager.get(st.session_state.get(state_key))
+        job = mine()
         if job is not None and job.active and job.owner:
             manager.touch(job.owner)  # the browser polls: the tab is open
         if rerun_at_end and polling and job is not None and not job.active:

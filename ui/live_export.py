@@ -75,9 +75,14 @@ def _parts(model) -> dict:
     for a in ("fc_mu", "fc_logvar", "fc_out"):
         if not isinstance(getattr(model, a), nn.Linear):
             raise LiveUnsupported(f"{a} is not a linear layer")
-    side = math.isqrt(int(model.input_dim))
-    if side * side != int(model.input_dim):
-        raise LiveUnsupported(f"the input has {model.input_dim} pixels, not a square image")
+    shape = getattr(model, "image_shape", None)  # (H, W) of a user's data set (#19), else a square digit
+    if shape is not None:
+        if int(shape[0]) * int(shape[1]) != int(model.input_dim):
+            raise LiveUnsupported(f"the input has {model.input_dim} pixels, not {shape[0]}×{shape[1]}")
+    else:
+        side = math.isqrt(int(model.input_dim))
+        if side * side != int(model.input_dim):
+            raise LiveUnsupported(f"the input has {model.input_dim} pixels, not a square image")
     return {"encoder": _mlp(model.encoder, "encoder"), "decoder": _mlp(model.decoder, "decoder")}
 
 
@@ -127,6 +132,8 @@ def export_model(model, name: str = "model", check: bool = True) -> dict:
         "decoder": [_layer(lin, act, dtype) for lin, act in parts["decoder"]],
         "out": _layer(model.fc_out, _out_activation(model), dtype),
     }
+    if getattr(model, "image_shape", None) is not None:  # the page draws H×W (a user's data set); else square
+        payload["image_shape"] = [int(model.image_shape[0]), int(model.image_shape[1])]
     if check:
         _check_payload(model, payload)
     return payload

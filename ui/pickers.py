@@ -14,7 +14,9 @@ def digit_picker(data, key: str, label: str = "Test digit", default_class: int =
     mode = st.radio(f"{label}: choose by", ["class", "index"], horizontal=True, key=f"{key}_mode")
     if mode == "class":
         c1, c2 = st.columns(2)
-        cls = c1.selectbox("class", list(range(10)), index=default_class, key=f"{key}_cls")
+        n_cls = len(data.label_names) if data.name == "user" else 10  # a user's data set names its classes (#19)
+        cls = c1.selectbox("class", list(range(n_cls)), index=min(default_class, n_cls - 1), key=f"{key}_cls",
+                           format_func=(data.label_names.__getitem__ if data.name == "user" else str))
         idxs = np.flatnonzero(data.labels.numpy() == cls)
         if len(idxs) == 0:
             st.warning(f"No test digit of class {cls} in this data.")

@@ -23,14 +23,14 @@ def latent_scatter(coords: np.ndarray, labels: np.ndarray, axes: list[str], titl
     fig = go.Figure()
     trace = go.Scattergl if webgl else go.Scatter
     idx_all = np.arange(len(coords)) if customdata is None else customdata
-    for c in range(10):
+    for c in range(max(10, int(labels.max()) + 1) if len(labels) else 10):  # a user's data set may have more (#19)
         m = labels == c
         if not m.any():
             continue
         name = class_names[c] if class_names else str(c)
         fig.add_trace(trace(
             x=coords[m, 0], y=coords[m, 1], mode="markers", name=name,
-            marker=dict(size=5, color=DIGIT_COLORS[c], opacity=0.7),
+            marker=dict(size=5, color=DIGIT_COLORS[c % len(DIGIT_COLORS)], opacity=0.7),
             customdata=idx_all[m],
             hovertemplate=f"digit {name}<br>test #%{{customdata}}<br>({axes[0]}, {axes[1]}) = "
                           "(%{x:.2f}, %{y:.2f})<extra></extra>",

@@ -8,6 +8,7 @@ from ui.compute.naming import metric_names
 from ui.fmt import fmt
 from ui.jobs_view import keep_alive
 from ui.memory import start_janitor
+from ui.owner import store_in_browser
 from ui.state import DEFAULT_MODEL, SHIPPED_DIR, ActiveModel, available_models, get_model, session_id
 from ui.text import plain
 from vae_core import CheckpointError, DataUnavailable
@@ -16,6 +17,7 @@ from vae_core.jobs import get_manager
 
 def sidebar() -> ActiveModel | None:
     """Model picker and key facts; stores the choice in session_state['model_key']."""
+    store_in_browser()  # the owner secret lives in the browser (a cookie), never in the URL (ui.owner, #21)
     keep_alive(get_manager(), session_id())  # this session's trainings: found again after a reload, kept alive
     start_janitor()  # memory freed by closed sessions goes back to the OS (ui.memory)
     models = available_models()

@@ -6,8 +6,6 @@ guards a page calls before it draws (``require_model``, ``require_data``)."""
 from __future__ import annotations
 
 import os
-import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,11 +56,26 @@ class ActiveModel:
     def dataset_name(self) -> str:
         return (self.meta.get("dataset") or {}).get("name", "mnist")
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images this model takes: 28×28 digits, or its own data set's shape (#19)."""
+        shape = (self.meta.get("dataset") or {}).get("image_shape")
+        return (int(shape[0]), int(shape[1])) if shape else (28, 28)
+
+    @property
+    def is_user_data(self) -> bool:
+        """Trained on a user's data set (``vae_core.digits.user_data``), not on one of the digit data sets."""
+        return self.dataset_name == "user"
+
     def encodings(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
         """(mu, logvar) of every image of the split: cached per model."""
         return _encodings(self, split, self.dataset_name)
 
     def data(self, split: str = "test"):
+        if self.is_user_data:  # the data set the model's JSON names, found by its SHA-256 (ui.byo)
+            from ui.byo import user_split
+
+            return user_split((self.meta.get("dataset") or {}).get("sha256"), split)
         return get_data(split, self.dataset_name)
 
     def projection(self, method: str = "pca", n: int | None = None):
@@ -105,8 +118,8 @@ def get_data(split: str = "test", name: str = "mnist"):
 
 
 @st.cache_resource(show_spinner="Encoding the test set…", max_entries=32, hash_funcs=BY_MODEL_KEY)
-def _encodings(am: ActiveModel, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    data = get_data(split, name)
+def _encodings(am: ActiveModel, split: str, name: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ARG001 - name: a key
+    data = am.data(split)  # the model's own data set (a user's, #19); name stays part of the cache key
     return encode_dataset(am.model, data.images, data.labels)
 
 
@@ -261,6 +274,9 @@ def save_user_model(name: str, model, meta: dict) -> Path:
         raise CheckpointError(f"a model called '{taken[name.lower()]}' is already saved on this server; choose "
                               "another name (saved models are never overwritten)")
     wpath, _ = save_checkpoint(USER_DIR / name, model, dict(meta, name=name), overwrite=False)
+    from ui.owner import record_saved
+
+    record_saved(USER_DIR, name)  # this browser (its secret's hash) may delete it (#21)
     return wpath
 
 
@@ -274,21 +290,13 @@ def load_uploaded(weights: bytes, meta: bytes):
     return load_checkpoint_bytes(weights, meta)
 
 
-_SID_RE = re.compile(r"^[0-9a-f]{32}$")
-
-
 def session_id() -> str:
-    """A stable identity of this browser tab's session: a random token kept in the URL (``?sid=…``), so that a
-    reloaded tab is the same owner (its training is found again and keeps its stop button); Streamlit's own
-    session id changes on reload.  The token only names background jobs; it grants nothing else."""
-    sid = st.session_state.get("session_id")
-    if sid is None:
-        q = st.query_params.get("sid")
-        sid = q if isinstance(q, str) and _SID_RE.match(q) else uuid.uuid4().hex
-        st.session_state["session_id"] = sid
-    if st.query_params.get("sid") != sid:
-        st.query_params["sid"] = sid
-    return sid
+    """The owner of this browser's background jobs: the SHA-256 of the secret the browser keeps in a cookie
+    (``ui.owner``), never anything from the URL; a reloaded tab is the same owner (its training is found again
+    and keeps its stop button), a shared link is not."""
+    from ui.owner import session_owner
+
+    return session_owner()
 
 
 # ------------------------------------------------------------- page guards
@@ -301,15 +309,23 @@ def require_model() -> ActiveModel:
     return am
 
 
-def page_start(title: str) -> tuple[ActiveModel, object]:
+def page_start(title: str, any_images: bool = False) -> tuple[ActiveModel, object]:
     """A digit page's opening: its title, the sidebar's model and that model's test data (stops the page
-    with a message when either is missing)."""
+    with a message when either is missing; ``any_images``: see :func:`require_data`)."""
     st.title(title)
     am = require_model()
-    return am, require_data(am)
+    return am, require_data(am, any_images=any_images)
 
 
-def require_data(am: ActiveModel, split: str = "test"):
+def require_data(am: ActiveModel, split: str = "test", any_images: bool = False):
+    """The model's data split; stops the page with a message when it cannot be had.  A page that works only on
+    28×28 digits (``any_images=False``) says so for a model of a user's own data set (#19) and stops."""
+    if am.is_user_data and not any_images:
+        h, w = am.image_shape
+        st.info(f"This page works on 28×28 MNIST-style digits only; the model in the sidebar was trained on your "
+                f"own {h}×{w} images. Latent Map, Decoder Sliders, Interpolation and the β/KL Lab work on it; "
+                "pick a digit model in the sidebar for this page.")
+        st.stop()
     try:
         return am.data(split)
     except DataUnavailable as exc:

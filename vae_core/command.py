@@ -269,9 +269,9 @@ def import_model(argv: list[str]) -> int:
     import importlib
 
     try:
-        mod = importlib.import_module("vae_core.import_model")
+        mod = importlib.import_module("vae_core.digits.import_model")
     except ModuleNotFoundError:
-        print("error: this installation has no import-model command (vae_core.import_model)", file=sys.stderr)
+        print("error: this installation has no import-model command (vae_core.digits.import_model)", file=sys.stderr)
         return 2
     return mod.main(argv)
 

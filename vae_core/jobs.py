@@ -116,8 +116,24 @@ class DataSpec:
     n: int | None = None  # a random subset of the training split (seeded), or all of it
     seed: int = 0
     test: bool = True  # also load the test split and report test metrics at the end
+    # a user's data set (#19, name "user"): the stored file (written atomically by the app into its data folder,
+    # vae_core.digits.user_data.store_dataset) and its SHA-256, checked by the worker.  A path, not the arrays: the file
+    # is on disk already for the pages, the scheduler never carries the images, and the worker reads it with
+    # the same checks as every upload (for a remote VAE_CLUSTER the data folder must be shared with the workers)
+    path: str | None = None
+    sha256: str | None = None
 
     def load(self):
+        if self.path is not None:
+            from .digits.user_data import UserDataError, load_user_data
+
+            ud = load_user_data(self.path)
+            if self.sha256 is not None and ud.sha256 != self.sha256:
+                raise UserDataError("the stored data set file changed since the training was asked for")
+            train, test = ud.split()
+            if self.n is not None:
+                train = train.subset(int(self.n), seed=self.seed)
+            return train, (test if self.test else None)
         train = load_dataset(self.name, "train")
         if self.n is not None:
             train = train.subset(int(self.n), seed=self.seed)

@@ -38,12 +38,16 @@ def encode_dataset(model, images: torch.Tensor, labels: torch.Tensor | None = No
 
 @torch.no_grad()
 def decode_np(model, z: np.ndarray, y: np.ndarray | int | None = None) -> np.ndarray:
-    """Decode latent points (N, d) to (N, 28, 28) pixel means in [0, 1]."""
+    """Decode latent points (N, d) to (N, H, W) pixel means in [0, 1]: the model's ``image_shape`` when it has one
+    (a model of a user's data set, #19), else square (28×28 digits)."""
     zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
     y = model.condition(y)
     out = model.decode(zt, None if y is None else model.check_labels(np.asarray(y).reshape(-1), zt.shape[0]))
-    side = int(math.isqrt(out.shape[1]))
-    return out.reshape(-1, side, side).numpy()
+    shape = getattr(model, "image_shape", None)
+    if shape is None:
+        side = int(math.isqrt(out.shape[1]))
+        shape = (side, side)
+    return out.reshape(-1, *shape).numpy()
 
 
 AU_THRESHOLD = 0.01  # Burda et al. 2016

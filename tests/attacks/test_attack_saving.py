@@ -45,7 +45,7 @@ def test_no_session_overwrites_or_shadows_another(user_dir):
     errors, ok = _save(a, "victim")
     assert not errors and ok and "Saved as victim" in ok[0]
     before = _snapshot(user_dir)
-    assert sorted(before) == ["victim.json", "victim.safetensors"]
+    assert sorted(before) == [".victim.owner", "victim.json", "victim.safetensors"]  # + who saved it (#21)
 
     b = _open(pick="shipped/mnist-z2-beta4")  # another browser session, another model
     attempts = {
@@ -91,6 +91,53 @@ def test_full_or_read_only_disk_gives_a_message_and_leaves_nothing(user_dir, mon
     assert not errors and ok
 
 
+def _delete_buttons(at: AppTest) -> list:
+    return [b for b in at.button if b.key == "delete_saved"]
+
+
+def test_a_saved_model_is_deleted_only_by_the_browser_that_saved_it(user_dir, monkeypatch):
+    """#21: the saver's browser (its owner secret) may delete its model; another browser, or a link, may not; the
+    folder holds the secret's SHA-256, never the secret; a model saved again under a freed name is not the old
+    saver's to delete."""
+    import ui.owner
+
+    a = _open()
+    errors, ok = _save(a, "mine")
+    assert not errors and ok
+    secret = a.session_state[ui.owner.SECRET_KEY]
+    record = json.loads((user_dir / ".mine.owner").read_text())
+    assert record["owner_sha256"] == ui.owner.owner_hash(secret)
+    assert all(secret.encode() not in p.read_bytes() for p in user_dir.iterdir())  # the hash only
+    assert "owner" not in (user_dir / "mine.json").read_text()  # the download carries nothing of it
+
+    b = _open(pick="saved/mine")  # another browser
+    assert not _delete_buttons(b)
+    assert (user_dir / "mine.json").exists()
+    b2 = _open(pick="saved/mine")
+    b2.session_state[ui.owner.SECRET_KEY] = "f" * 64  # a guessed secret
+    b2.run()
+    assert not _delete_buttons(b2)
+
+    a.run()  # the list as it is now
+    a.selectbox(key="save_pick").set_value("saved/mine").run()
+    (button,) = _delete_buttons(a)
+    button.click().run()
+    assert not a.exception, [e.message for e in a.exception]
+    assert any("Deleted mine" in x.value for x in a.success)
+    assert list(user_dir.iterdir()) == []  # JSON, weights and the owner record
+    assert "saved/mine" not in a.selectbox(key="save_pick").options
+
+    # the name is free again: B saves its own "mine"; A's stale record (if one were left) would not match it
+    (user_dir / ".mine.owner").write_text(json.dumps(record))
+    errors, ok = _save(b, "mine")
+    assert not errors and ok
+    assert json.loads((user_dir / ".mine.owner").read_text())["owner_sha256"] != record["owner_sha256"]
+    (user_dir / ".mine.owner").write_text(json.dumps(record))  # A's hash over B's weights: still not A's
+    a.run()  # the list as it is now
+    a.selectbox(key="save_pick").set_value("saved/mine").run()
+    assert not _delete_buttons(a)
+
+
 def test_debris_of_killed_saves_neither_blocks_a_name_nor_survives(user_dir):
     old = time.time() - 3600
     (user_dir / "ghost.safetensors").write_bytes(b"weights of a save killed before its JSON")
@@ -102,7 +149,7 @@ def test_debris_of_killed_saves_neither_blocks_a_name_nor_survives(user_dir):
     assert "saved/ghost" not in at.selectbox(key="save_pick").options  # an orphan is not a model
     errors, ok = _save(at, "ghost")
     assert not errors and ok
-    assert sorted(p.name for p in user_dir.iterdir()) == ["ghost.json", "ghost.safetensors"]
+    assert sorted(p.name for p in user_dir.iterdir()) == [".ghost.owner", "ghost.json", "ghost.safetensors"]
     from vae_core import load_checkpoint
 
     load_checkpoint(user_dir / "ghost")  # complete and valid
@@ -154,4 +201,4 @@ def test_save_limit_of_the_shared_folder(user_dir, monkeypatch):
     assert _save(at, "first")[1]
     errors, ok = _save(at, "second")
     assert not ok and "its limit" in errors[0]
-    assert sorted(p.name for p in user_dir.iterdir()) == ["first.json", "first.safetensors"]
+    assert sorted(p.name for p in user_dir.iterdir()) == [".first.owner", "first.json", "first.safetensors"]

@@ -116,18 +116,24 @@ def test_one_slot_per_session_start_twice_keeps_the_first_job():
     assert at.session_state["train_job"] == first  # the first job was not orphaned
     at.run()
     assert [b for b in at.button if b.key == "stop_train"], "the first job lost its stop button"
-    mine = [j for j in get_manager().jobs.values() if j.owner == at.session_state["session_id"] and j.active]
+    from ui.owner import SECRET_KEY, owner_hash
+
+    mine = [j for j in get_manager().jobs.values() if j.owner == owner_hash(at.session_state[SECRET_KEY]) and j.active]
     assert len(mine) == 1
 
 
-def test_a_reloaded_tab_finds_its_training_and_can_stop_it():
+def test_a_reloaded_tab_finds_its_training_and_can_stop_it(monkeypatch):
+    import ui.owner
+
     at = _open()
     _start(at, "survives-reload", epochs=200, subset=60_000)
-    job_id, sid = at.session_state["train_job"], at.session_state["session_id"]
-    assert len(sid) == 32
-    # a reload: a new Streamlit session (new session_state) with the same URL, ?sid=<token>
-    again = _open(sid=sid)
-    assert again.session_state["session_id"] == sid
+    job_id, secret = at.session_state["train_job"], at.session_state[ui.owner.SECRET_KEY]
+    assert ui.owner.valid_secret(secret) and get_manager().get(job_id).owner == ui.owner.owner_hash(secret)
+    assert not at.query_params.get("sid"), "the secret (or any owner token) must not be in the URL"
+    # a reload: a new Streamlit session (new session_state) whose browser sends the cookie the page stored
+    monkeypatch.setattr(ui.owner, "browser_secret", lambda: secret)
+    again = _open()
+    assert again.session_state[ui.owner.SECRET_KEY] == secret
     assert again.session_state["train_job"] == job_id
     stop = [b for b in again.button if b.key == "stop_train"]
     assert stop, "no stop button after the reload"
@@ -135,16 +141,46 @@ def test_a_reloaded_tab_finds_its_training_and_can_stop_it():
     job = get_manager().get(job_id)
     job.wait(60)
     assert job.status == "stopped"
-    # another browser (no token) sees none of it
+    # another browser (another cookie) sees none of it
+    monkeypatch.setattr(ui.owner, "browser_secret", lambda: None)
     other = _open()
-    assert other.session_state["session_id"] != sid
+    assert other.session_state[ui.owner.SECRET_KEY] != secret
     assert "train_job" not in other.session_state
     assert any("No training started" in i.value for i in other.info)
 
 
-def test_a_forged_token_is_replaced_not_trusted():
+def test_a_leaked_link_hands_over_nothing(monkeypatch):
+    """#21: browser B opening A's link, with A's old-style ?sid= token (the owner hash, or even the secret itself)
+    in it, sees no curves, no Stop and no "Use this model now" of A's training; the URL token is dropped."""
+    import ui.owner
+
+    a = _open()
+    _start(a, "victim-model", epochs=200, subset=60_000)
+    job = get_manager().get(a.session_state["train_job"])
+    secret = a.session_state[ui.owner.SECRET_KEY]
+    for token in (ui.owner.owner_hash(secret), secret, job.id):
+        b = _open(sid=token)
+        assert "sid" not in b.query_params
+        assert b.session_state[ui.owner.SECRET_KEY] != secret
+        assert "train_job" not in b.session_state
+        assert not [x for x in b.button if x.key in ("stop_train", "use_trained")]
+        assert not any("victim-model" in m.value for m in b.markdown)
+        # even a session whose state names A's job (a forged session_state) gets nothing of it
+        b.session_state["train_job"] = job.id
+        b.run()
+        assert not [x for x in b.button if x.key in ("stop_train", "use_trained")]
+        assert any("No training started" in i.value for i in b.info)
+    assert job.active, "B stopped A's training"
+
+
+def test_a_forged_cookie_is_replaced_not_trusted(monkeypatch):
+    import ui.owner
+
+    monkeypatch.setattr(ui.owner, "browser_secret", lambda: None)  # what browser_secret makes of a bad cookie
     at = _open(sid="../../etc/passwd")
-    assert len(at.session_state["session_id"]) == 32 and at.session_state["session_id"] != "../../etc/passwd"
+    assert ui.owner.valid_secret(at.session_state[ui.owner.SECRET_KEY])
+    for bad in ("../../etc/passwd", "A" * 64, "0" * 63, True, 7, None, "0" * 64 + "\n"):
+        assert not ui.owner.valid_secret(bad)
 
 
 def test_the_owner_ttl_follows_streamlits_disconnected_session_ttl():

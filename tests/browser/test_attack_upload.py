@@ -1,6 +1,7 @@
 """Attack suite (#13) in a real browser: a checkpoint upload whose metadata carries a Markdown image
 (``![](http://127.0.0.1:<port>/pwn.png)``) is refused with a message, the text is shown literally, and the
-browser never fetches that address (no <img> for it, no request to it); the reload keeps the ?sid= token."""
+browser never fetches that address (no <img> for it, no request to it); a reload keeps the owner cookie, and
+the URL carries no token."""
 
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ def test_markdown_in_an_uploaded_checkpoint_is_plain_text(app_url, browser_page)
     page.on("request", lambda r: requests.append(r.url))
     page.goto(app_url + "/train_models")
     wait_idle(page)
-    assert "sid=" in page.url  # the session token that lets a reloaded tab find its training
+    page.wait_for_function("document.cookie.includes('vae_owner=')", timeout=30_000)
+    secret = [c["value"] for c in page.context.cookies() if c["name"] == "vae_owner"]
+    assert len(secret) == 1 and len(secret[0]) == 64  # the owner secret that lets a reloaded tab find its training
+    assert "sid=" not in page.url and secret[0] not in page.url  # kept in the browser, not in the link (#21)
     page.get_by_role("tab", name="Save · upload · download").click()
     inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     inputs.nth(0).set_input_files({"name": "x.safetensors", "mimeType": "application/octet-stream", "buffer": w})
@@ -51,8 +55,8 @@ def test_markdown_in_an_uploaded_checkpoint_is_plain_text(app_url, browser_page)
     assert page.locator(f'a[href="{evil}"]').count() == 0
     assert not [u for u in requests if u.startswith(evil.rsplit("/", 1)[0])], requests
     assert page.locator('[data-testid="stException"]').count() == 0
-    # reload: the same token stays in the URL
-    sid = page.url.split("sid=")[1].split("&")[0]
+    # reload: the browser keeps the same secret, and the URL still carries none
     page.reload()
     wait_idle(page)
-    assert f"sid={sid}" in page.url
+    assert [c["value"] for c in page.context.cookies() if c["name"] == "vae_owner"] == secret
+    assert "sid=" not in page.url and secret[0] not in page.url

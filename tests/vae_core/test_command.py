@@ -108,10 +108,16 @@ def test_legacy_commands_map_to_the_one_command_line():
 
 def test_import_model_is_dispatched_lazily(monkeypatch):
     seen = []
-    fake = types.ModuleType("vae_core.import_model")
+    fake = types.ModuleType("vae_core.digits.import_model")
     fake.main = lambda argv: seen.append(argv) or 7
-    monkeypatch.setitem(sys.modules, "vae_core.import_model", fake)
+    monkeypatch.setitem(sys.modules, "vae_core.digits.import_model", fake)
     assert command.main(["import-model", "a", "--b"]) == 7 and seen == [["a", "--b"]]
+
+
+def test_import_model_command_reaches_the_real_importer():
+    run = subprocess.run([sys.executable, "-m", "vae_core", "import-model", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and "python -m vae_core import-model" in run.stdout, run.stderr
 
 
 def test_unknown_verb_and_usage(capsys):

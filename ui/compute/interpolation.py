@@ -25,7 +25,7 @@ def walks(model, mu_a: np.ndarray, mu_b: np.ndarray, x_a: np.ndarray, x_b: np.nd
     paths, frames = {}, {}
     for m in METHODS:
         paths[m], frames[m] = interpolate(model, mu_a, mu_b, steps, m, y=y)
-    fade = pixel_crossfade(x_a, x_b, steps).reshape(-1, 28, 28)
+    fade = pixel_crossfade(x_a, x_b, steps).reshape(-1, *frames["linear"].shape[1:])  # (H, W) of the model
     return Walks(paths, frames, fade, {m: np.linalg.norm(p, axis=1) for m, p in paths.items()})
 
 

@@ -58,6 +58,7 @@ function buildModel(p) {
     dec: p.decoder.map((l) => layer(l, p.dtype)), out: layer(p.out, p.dtype),
   };
   m.side = Math.round(Math.sqrt(m.D));
+  m.shape = p.image_shape || [m.side, m.side];  // [H, W]: a user's data set (#19); digits are square
   let w = m.D + m.c;
   for (const l of [...m.enc, ...m.dec, m.out, m.mu, m.logvar]) w = Math.max(w, l.nout, l.nin);
   m.bufA = new Float64Array(w);
@@ -297,10 +298,11 @@ function el(tag, attrs, parent, text) {
   return e;
 }
 
-function digitCanvas(parent, side, css, role) {
-  const c = el("canvas", { "data-role": role || "digit", class: "vl-digit", width: side, height: side }, parent);
-  c.style.width = css + "px"; c.style.height = css + "px";
-  c._img = c.getContext("2d").createImageData(side, side);
+function digitCanvas(parent, side, css, role) {  // side: a square's side, or [H, W]; css: the longer side, px
+  const h = Array.isArray(side) ? side[0] : side, w = Array.isArray(side) ? side[1] : side, big = Math.max(h, w);
+  const c = el("canvas", { "data-role": role || "digit", class: "vl-digit", width: w, height: h }, parent);
+  c.style.width = Math.round(css * w / big) + "px"; c.style.height = Math.round(css * h / big) + "px";
+  c._img = c.getContext("2d").createImageData(w, h);
   return c;
 }
 
@@ -525,7 +527,7 @@ function mountMap(inst, data, m, api) {
   mv.setData(data.map);
   const side = el("div", { class: "vl-side" }, row);
   el("div", { class: "vl-label" }, side, "decoded under the pointer");
-  const cv = digitCanvas(side, m.side, data.digit_px || 168);
+  const cv = digitCanvas(side, m.shape, data.digit_px || 168);
   const read = el("div", { class: "vl-read", "data-role": "readout" }, side, "Move the pointer over the map.");
   let y = data.y === null || data.y === undefined ? 0 : data.y;
   if (m.c) classPicker(side, m.c, data.class_names, y, (k) => { y = k; if (inst.last) schedule(); });
@@ -573,7 +575,7 @@ function mountDecoder(inst, data, m, api) {
   const mv = data.map ? new MapView(row, data.size || 380) : null;
   if (mv) { mv.setData(data.map); mv.wrap.setAttribute("data-role", "pad"); }
   const side = el("div", { class: "vl-side" }, row);
-  const cv = digitCanvas(side, m.side, data.digit_px || 168);
+  const cv = digitCanvas(side, m.shape, data.digit_px || 168);
   const read = el("div", { class: "vl-read", "data-role": "readout" }, side);
   if (m.c) classPicker(side, m.c, data.class_names, y, (k) => { y = k; schedule(); report(); });
   const lim = data.limit || 4;
@@ -649,12 +651,12 @@ function mountInterp(inst, data, m, api) {
   const mv = data.map ? new MapView(row, data.size || 340) : null;
   if (mv) mv.setData(data.map);
   const side = el("div", { class: "vl-side" }, row);
-  const cv = digitCanvas(side, m.side, data.digit_px || 168);
+  const cv = digitCanvas(side, m.shape, data.digit_px || 168);
   const read = el("div", { class: "vl-read", "data-role": "readout" }, side);
   const n = data.steps || 10;
   const strip = el("div", { class: "vl-strip", "data-role": "strip" }, root);
   const thumbs = [];
-  for (let k = 0; k < n; k++) thumbs.push(digitCanvas(strip, m.side, data.thumb_px || 56, "frame"));
+  for (let k = 0; k < n; k++) thumbs.push(digitCanvas(strip, m.shape, data.thumb_px || 56, "frame"));
   const cursor = el("div", { class: "vl-cursor" }, strip);
   const scrub = el("input", { type: "range", min: 0, max: 1, step: 0.001, "data-role": "scrub", class: "vl-scrub" }, root);
   scrub.value = String(t);

@@ -6,8 +6,9 @@ On top of the generic checks, :func:`validate_digit_metadata` applies a typed sc
 (architecture, β, metrics, dataset, name, likelihood, binarisation, …) and
 :func:`check_digit_tensors` compares the architecture's tensor shapes with the file's tensors, both
 *before* the model is built, so no metadata can make a load allocate more than the weights file
-itself holds.  Models the pages cannot run (input size other than 784, a CVAE with other than ten
-classes) are refused with a message.  :func:`build_metadata` is the one place the metadata of a
+itself holds.  Models the pages cannot run (input size other than 784 = 28×28, or other than H·W of the
+``dataset.image_shape`` of a model trained on a user's data set (#19); a CVAE with other than ten classes) are
+refused with a message.  :func:`build_metadata` is the one place the metadata of a
 trained digit model is assembled (CLI, Train & Models, β/KL Lab).
 """
 
@@ -52,7 +53,8 @@ MAX_LATENT_DIM = 256
 MAX_HIDDEN_LAYERS = 8
 MAX_HIDDEN_WIDTH = 4096
 MAX_BETA = 1000.0
-DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist")
+DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "user")  # "user": a user's file (vae_core.digits.user_data)
+MAX_IMAGE_SIDE = 64  # dataset.image_shape of a user's data set: H, W from 1 to this
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
 BINARIZATIONS = ["none", "dynamic", "fixed", "static", "threshold"]  # a list: a module adding a scheme may append to it
 
@@ -123,8 +125,9 @@ def digit_tensor_shapes(arch: dict) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def validate_architecture(arch) -> dict:
-    """The 'model' entry of a digit checkpoint, checked against the schema's ranges (no allocation)."""
+def validate_architecture(arch, image_shape: tuple[int, int] | None = None) -> dict:
+    """The 'model' entry of a digit checkpoint, checked against the schema's ranges (no allocation).  The input
+    size must be 784 (28×28 digits), or H·W when the data set's ``image_shape`` (H, W) is given."""
     if not isinstance(arch, dict):
         raise CheckpointError("the metadata does not describe a model architecture ('model' must be an object)")
     kind = arch.get("kind", "vae")
@@ -139,9 +142,11 @@ def validate_architecture(arch) -> dict:
         raise CheckpointError(f"metadata field 'model.hidden_dims' must be a list of 1 to {MAX_HIDDEN_LAYERS} layer "
                               f"sizes from 1 to {MAX_HIDDEN_WIDTH:,} (got {_short(hd)})")
     n_in = arch.get("input_dim", DIGIT_INPUT_DIM)
-    if n_in != DIGIT_INPUT_DIM or isinstance(n_in, bool):
-        raise CheckpointError(f"this model's input size is {_short(n_in)}, but the pages work on 28×28 = "
-                              f"{DIGIT_INPUT_DIM}-pixel digits ('model.input_dim' must be {DIGIT_INPUT_DIM})")
+    h, w = image_shape if image_shape is not None else (28, 28)
+    if n_in != h * w or isinstance(n_in, bool):
+        what = "digits" if image_shape is None else f"images of its data set ({h}×{w})"
+        raise CheckpointError(f"this model's input size is {_short(n_in)}, but the pages work on {h}×{w} = "
+                              f"{h * w}-pixel {what} ('model.input_dim' must be {h * w})")
     act = arch.get("activation", "relu")
     if act not in ACTIVATIONS:
         raise CheckpointError(f"metadata field 'model.activation' must be one of {', '.join(sorted(ACTIVATIONS))} "
@@ -152,7 +157,7 @@ def validate_architecture(arch) -> dict:
     if kind == "cvae" and (nc != DIGIT_NUM_CLASSES or isinstance(nc, bool)):
         raise CheckpointError(f"this CVAE has {_short(nc)} classes, but the pages condition on the "
                               f"{DIGIT_NUM_CLASSES} digit classes ('model.num_classes' must be {DIGIT_NUM_CLASSES})")
-    out = {"kind": kind, "latent_dim": latent, "hidden_dims": list(hd), "input_dim": DIGIT_INPUT_DIM,
+    out = {"kind": kind, "latent_dim": latent, "hidden_dims": list(hd), "input_dim": h * w,
            "activation": act, "num_classes": int(nc)}
     lr = arch.get("logit_range")
     if lr is not None:
@@ -175,7 +180,9 @@ def validate_digit_metadata(meta: dict, tensors: dict | None = None) -> dict:
     ``binarization``, the text fields and the nested dicts' types.  With ``tensors`` also every
     tensor's name and shape against the architecture.  Unknown extra fields are kept."""
     m = dict(meta)
-    arch = validate_architecture(m.get("model"))
+    raw_ds = m.get("dataset")
+    image_shape = _image_shape(raw_ds.get("image_shape")) if isinstance(raw_ds, dict) else None
+    arch = validate_architecture(m.get("model"), image_shape)
     m["model"] = arch
     for key, want in (("latent_dim", arch["latent_dim"]), ("num_classes", arch["num_classes"]),
                       ("conditional", arch["kind"] == "cvae")):
@@ -214,6 +221,8 @@ def validate_digit_metadata(meta: dict, tensors: dict | None = None) -> dict:
     ds["n_test"] = _int_field(ds, "n_test", 0, 10**9, where="dataset.")
     for key in ("source", "description"):
         _str_field(ds, key, where="dataset.")
+    if ds["name"] == "user" or image_shape is not None:
+        _check_user_dataset(ds, image_shape)
     m["dataset"] = ds
     tm = m.get("test_metrics")
     if tm is None:
@@ -230,6 +239,38 @@ def validate_digit_metadata(meta: dict, tensors: dict | None = None) -> dict:
     if tensors is not None:
         check_digit_tensors(arch, tensors)
     return m
+
+
+def _image_shape(v) -> tuple[int, int] | None:
+    if v is None:
+        return None
+    if (not isinstance(v, list) or len(v) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_IMAGE_SIDE for s in v)):
+        raise CheckpointError(f"metadata field 'dataset.image_shape' must be [height, width], each from 1 to "
+                              f"{MAX_IMAGE_SIDE} (got {_short(v)})")
+    return int(v[0]), int(v[1])
+
+
+def _check_user_dataset(ds: dict, image_shape) -> None:
+    """A user's data set (#19): its SHA-256 (how the app finds the file again), image shape and label names."""
+    if ds["name"] != "user":
+        raise CheckpointError("metadata field 'dataset.image_shape' is only for a user's data set (dataset.name "
+                              "'user')")
+    if image_shape is None:
+        raise CheckpointError("metadata field 'dataset.image_shape' is missing (a user's data set needs it)")
+    sha = ds.get("sha256")
+    if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise CheckpointError(f"metadata field 'dataset.sha256' must be 64 lowercase hex digits (got {_short(sha)})")
+    names = ds.get("label_names", [])
+    if (not isinstance(names, list) or not 1 <= len(names) <= 100
+            or not all(isinstance(n, str) and 1 <= len(n) <= 40 for n in names)):
+        raise CheckpointError("metadata field 'dataset.label_names' must be a list of 1 to 100 names of 1 to 40 "
+                              "characters")
+    if not isinstance(ds.get("has_labels", False), bool):
+        raise CheckpointError("metadata field 'dataset.has_labels' must be true or false")
+    _str_field(ds, "file", 200, where="dataset.")
+    _int_field(ds, "n", 0, 10**9, where="dataset.")
+    ds["image_shape"] = list(image_shape)
 
 
 def check_digit_tensors(arch: dict, tensors: dict) -> None:
@@ -351,6 +392,9 @@ def load_checkpoint_bytes(weights: bytes, meta_bytes: bytes, max_bytes: int = MA
 def _build(tensors: dict, meta: dict) -> tuple[VAE, dict]:
     model = build_model(meta["model"])  # sizes validated and matched against the tensors already
     model.load_state_dict(tensors)
+    shape = (meta.get("dataset") or {}).get("image_shape")
+    if shape:  # a user's data set (#19): decode_np and the pages draw (H, W) images
+        model.image_shape = (int(shape[0]), int(shape[1]))
     model.eval()
     return model, meta
 

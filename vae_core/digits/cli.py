@@ -15,6 +15,11 @@ and evaluates on the fixed seeded binarisation of the test set
 (:func:`vae_core.digits.data.binarize_fixed`, seed ``TEST_BINARIZATION_SEED``), where the
 Bernoulli IWAE figure is a bound on -log P(x) comparable with the literature.
 
+``--data FILE`` trains on a user's data set instead (:mod:`vae_core.digits.user_data`: .npz / .npy / .zip of
+folders of images) at the data's own H×W (the model's input is H·W); the file's name, SHA-256, image shape,
+size and label names go into the checkpoint JSON, and a copy of the file is stored beside the checkpoint
+(``OUT's folder/datasets/<sha256>.<ext>``), where the app finds it when it opens the model.
+
 Evaluation runs in bounded memory (:mod:`vae_core.digits.evaluate`: chunks over images and
 over the k importance samples) with a progress bar.  The default ``--iwae-k`` is
 ``DEFAULT_IWAE_K`` = 10: on all 10,000 test digits that is 100,000 decoder passes,
@@ -52,6 +57,8 @@ FLAGS = (
     Flag("--conditional", "bool", False, "train a class-conditional VAE (CVAE)"),
     Flag("--lr-schedule", "str", "constant", choices=("constant", "cosine")),
     Flag("--dataset", "str", "mnist", choices=("mnist", "fashion-mnist", "kmnist")),
+    Flag("--data", "str", None, "train on your own data set: .npz (x: N×H×W[×3] uint8 or float in [0,1], optional "
+         "y, names), .npy, or .zip of PNG/JPEG in one folder per class (see vae_core.digits.user_data)"),
     Flag("--data-dir", "str", None, "default: $VAE_DATA_DIR"),
     Flag("--subset", "int", 0, "train on a random subset of this size (0 = all)"),
     Flag("--likelihood", "str", "bernoulli", "decoder likelihood p(x|z); continuous_bernoulli is a proper density "
@@ -70,6 +77,26 @@ def build_parser():
     from ..command import train_parser
 
     return train_parser("mlp-vae")
+
+
+def _user_data(args):
+    """(train, test, the checkpoint's dataset entry) of ``--data FILE``; the file is copied beside the output."""
+    from pathlib import Path
+
+    from .user_data import DATA_SUBDIR, UserDataError, dataset_meta, load_user_data, store_dataset
+
+    if args.conditional:
+        raise SystemExit("--conditional is for the ten digit classes; train a plain VAE on your own data")
+    if args.binarize:
+        raise SystemExit("--binarize is for MNIST; train on your own data's grey pixels")
+    try:
+        ud = load_user_data(args.data)
+        train_data, test_data = ud.split()
+        stored = store_dataset(Path(args.data).read_bytes(), Path(args.out).parent / DATA_SUBDIR, ud.file_name)
+    except (UserDataError, OSError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"data set stored for the app: {stored}", file=sys.stderr)
+    return train_data, test_data, dataset_meta(ud)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,9 +125,13 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("--binarize goes with the Bernoulli likelihood (binary pixels)")
     if args.iwae_k < 0:
         raise SystemExit("--iwae-k must be >= 0")
-    data_dir = args.data_dir or os.environ.get("VAE_DATA_DIR")
-    train_data = load_dataset(args.dataset, "train", root=data_dir)
-    test_data = load_dataset(args.dataset, "test", root=data_dir)
+    user = None
+    if args.data:
+        train_data, test_data, user = _user_data(args)
+    else:
+        data_dir = args.data_dir or os.environ.get("VAE_DATA_DIR")
+        train_data = load_dataset(args.dataset, "train", root=data_dir)
+        test_data = load_dataset(args.dataset, "test", root=data_dir)
     if train_data.is_sample:
         print("note:", train_data.description, file=sys.stderr)
     train_data = train_data.subset(args.subset or None, seed=args.seed)
@@ -153,6 +184,8 @@ def _run(args: argparse.Namespace) -> int:
     meta = training_metadata(cfg, res, train_data, test_data, metrics, name=args.name,
                              command=getattr(args, "command", None))
     meta["evaluation"] = evaluation
+    if user is not None:
+        meta["dataset"] = dict(user, n_train=len(train_data), n_test=len(test_data))
     paths = save_checkpoint(args.out, model, meta, dtype=args.save_dtype)
     if args.binarize or args.likelihood == "continuous_bernoulli":
         kind = "binarised test digits, -log P(x)" if args.binarize else "continuous-Bernoulli -log p(x), a density"

@@ -90,6 +90,7 @@ class VAE(nn.Module):
     """
 
     kind = "vae"
+    image_shape: tuple[int, int] | None = None  # (H, W) of a user's data set (set on load, #19); None: square
 
     def __init__(
         self,
