@@ -1,11 +1,6 @@
 """Molecule VAE: a character-level SMILES VAE (Gómez-Bombarelli et al. 2018 style) on RDKit's NCI sample — a
 latent map coloured by an RDKit property, click → decoded molecule drawn, interpolation between two molecules,
 and the measured validity / uniqueness / novelty of prior samples.
-
-Session-state keys written (read by the tests):
-  mol_pick    dict: index, smiles, decoded, valid (bool), same (bool)
-  mol_path    dict: a, b (test indices), steps, decoded (list[str]), valid (list[bool])
-  mol_prior   dict: n, seed, mode, validity, uniqueness, novelty, n_valid, n_unique, n_novel
 """
 
 import html
@@ -76,14 +71,12 @@ def pick_section(model, test: list[str], mu: np.ndarray, pick: int) -> None:
         drawing(test[pick])
     with c2:
         st.markdown("**Decoded from its μ** (greedy)" + (" — the same molecule" if same else ""))
-        valid = drawing(decoded)
+        drawing(decoded)
     props = {k: [smiles.properties(test[pick]) or {}, smiles.properties(decoded) or {}] for k in smiles.PROPERTIES}
     st.dataframe(pd.DataFrame({"property": [smiles.PROPERTIES[k] for k in props],
                                "test molecule": [v[0].get(k, np.nan) for k, v in props.items()],
                                "decoded": [v[1].get(k, np.nan) for k, v in props.items()]}).round(3),
                  hide_index=True, width="stretch")
-    st.session_state["mol_pick"] = {"index": pick, "smiles": test[pick], "decoded": decoded, "valid": valid,
-                                    "same": same}
 
 
 def prior_section(meta: dict) -> None:
@@ -108,7 +101,6 @@ def prior_section(meta: dict) -> None:
     a.metric("validity", f"{100 * m['validity']:.1f} %", help=f"{m['n_valid']} of {m['n']} parse in RDKit")
     b.metric("uniqueness", f"{100 * m['uniqueness']:.1f} %", help=f"{m['n_unique']} distinct of {m['n_valid']} valid")
     c.metric("novelty", f"{100 * m['novelty']:.1f} %", help=f"{m['n_novel']} of {m['n_unique']} not in training")
-    st.session_state["mol_prior"] = {"n": int(n), "seed": int(seed), "mode": mode, **m}
     shown = [s for s in dict.fromkeys(gen) if smiles.is_valid(s)][:6]
     cols = st.columns(6)
     for col, s in zip(cols, shown, strict=False):
@@ -152,8 +144,6 @@ def main() -> None:
     path = explore.homotopy(mu[ia], mu[ib], steps, method)
     decoded = explore.decode_path(model, path, require_end=True)
     valid = [smiles.is_valid(s) for s in decoded]
-    st.session_state["mol_path"] = {"a": ia, "b": ib, "steps": steps, "decoded": decoded, "valid": valid,
-                                    "method": method}
     cols = st.columns(min(steps, 5))
     for k, s in enumerate(decoded):
         with cols[k % len(cols)]:

@@ -3,9 +3,6 @@ from the first step, no word dropout), where the strong autoregressive decoder l
 to ~0; with KL annealing + word dropout (Bowman et al. 2016), which keeps z in use; and with free bits on top,
 which buys enough rate to spell most words back exactly. Also: why discrete characters break the
 reparameterisation trick, and where Gumbel-softmax and REINFORCE come in.
-
-Session-state key written (read by the tests):
-  wc_report  dict: model name -> {kl, word_accuracy, recon, active_units, distinct_prior} (test words)
 """
 
 import re
@@ -118,8 +115,6 @@ def main() -> None:
         "trained three times.")
     models = {name: seq_model(name) for name in (PLAIN, FIXED, FREE)}
     reports = {name: report(name) for name in models}
-    st.session_state["wc_report"] = {n: {k: r[k] for k in ("kl", "word_accuracy", "recon", "active_units",
-                                                           "distinct_prior")} for n, r in reports.items()}
     cols = st.columns(3, gap="medium")
     for col, (name, (model, meta)) in zip(cols, models.items(), strict=True):
         r = reports[name]

@@ -1,9 +1,5 @@
 """Word Map: a 2-D character-level VAE over English words — the test words' posterior means, decoding any
 point greedily and by sampling, and interpolation (homotopy) between two words.
-
-Session-state keys written (read by the tests):
-  wm_point   dict: z (list), greedy (str), sampled (list[str]), nearest (str), source ("click" | "sliders")
-  wm_path    dict: a, b (str), model (str), steps (int), words (list[str]), z (list of lists)
 """
 
 import numpy as np
@@ -50,7 +46,6 @@ def apply_click(event, mu: np.ndarray, r: float) -> None:
         st.session_state["wm_last_click"] = sel[0]
         st.session_state["wm_z1"] = float(np.clip(mu[sel[0], 0], -r, r))
         st.session_state["wm_z2"] = float(np.clip(mu[sel[0], 1], -r, r))
-        st.session_state["wm_source"] = "click"
 
 
 def interpolation_inputs() -> tuple[str | None, str | None, str, int, str]:
@@ -118,8 +113,6 @@ def main() -> None:
         st.dataframe(pd.DataFrame({"sampled word": at["sampled"]}), hide_index=True, width="stretch")
         st.markdown("**Nearest test word's μ:**")
         st.text(near)
-        st.session_state["wm_point"] = {"z": z.tolist(), "greedy": at["greedy"], "sampled": at["sampled"],
-                                        "nearest": near, "source": st.session_state.get("wm_source", "sliders")}
 
     st.subheader("Interpolation (homotopy) between two words")
     st.markdown("Encode both words, walk the straight line z_t = (1 − t)·μ_a + t·μ_b (Bowman et al. 2016 show such "
@@ -135,8 +128,6 @@ def main() -> None:
         t = np.linspace(0, 1, steps)
         st.dataframe(pd.DataFrame({"t": np.round(t, 3), "|z_t|": np.round(np.linalg.norm(path, axis=1), 2),
                                    "decoded word": words}), hide_index=True, width="stretch")
-        st.session_state["wm_path"] = {"a": a, "b": b, "model": name, "steps": steps, "words": words,
-                                       "z": path.tolist(), "method": method}
         if imodel.latent_dim == 2:
             path_z = path
         else:

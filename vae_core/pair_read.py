@@ -250,6 +250,28 @@ def read_checkpoint_pair(path: str | os.PathLike, max_bytes: int = MAX_WEIGHTS_B
 _FAMILIES: dict[str, Callable[[dict, dict], dict]] = {}
 
 
+# ----------------------------------------------------------------- helpers of every family's validator
+def check_int_fields(cfg: dict, limits: dict[str, tuple[int, int]], where: str = "model") -> None:
+    """Each ``cfg[key]`` an integer (not a bool) in ``limits[key] = (lo, hi)``, else CheckpointError naming it."""
+    for key, (lo, hi) in limits.items():
+        v = cfg.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise CheckpointError(f"the metadata's {where}.{key} must be an integer in [{lo}, {hi}]")
+
+
+def check_state_shapes(model: torch.nn.Module, tensors: dict, note: str = "") -> None:
+    """The model the metadata describes must have exactly these tensors, of these shapes (CheckpointError naming
+    the missing, unexpected and misshapen ones, after ``note``)."""
+    want = {k: list(v.shape) for k, v in model.state_dict().items()}
+    got = {k: list(v.shape) for k, v in tensors.items()}
+    if want != got:
+        missing = sorted(set(want) - set(got))
+        extra = sorted(set(got) - set(want))
+        wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+        raise CheckpointError(f"the weights do not fit the described model ({note}missing {missing[:3]}, "
+                              f"unexpected {extra[:3]}, wrong shape {wrong[:3]})")
+
+
 def register_family(name: str, validator: Callable[[dict, dict], dict]) -> None:
     """Register the metadata/tensor validator of a model family (called by read_checkpoint_pair)."""
     _FAMILIES[name] = validator

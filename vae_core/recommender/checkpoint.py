@@ -10,13 +10,14 @@ import os
 
 import torch
 
-from ..digits.checkpoint import (
+from ..pair_io import (
     CheckpointError,
     read_checkpoint_pair,
     read_checkpoint_pair_bytes,
     register_family,
     write_checkpoint_pair,
 )
+from ..pair_read import check_int_fields, check_state_shapes
 from .model import MultVAE
 
 FAMILY = "mult-vae"
@@ -27,10 +28,7 @@ def _model_from_meta(meta: dict) -> MultVAE:
     cfg = meta.get("model")
     if not isinstance(cfg, dict) or cfg.get("family") != FAMILY:
         raise CheckpointError("the metadata does not describe a Mult-VAE")
-    for key, (lo, hi) in LIMITS.items():
-        v = cfg.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise CheckpointError(f"the metadata's model.{key} must be an integer in [{lo}, {hi}]")
+    check_int_fields(cfg, LIMITS)
     if cfg.get("likelihood") not in ("multinomial", "bernoulli"):
         raise CheckpointError("the metadata's model.likelihood must be 'multinomial' or 'bernoulli'")
     ids = meta.get("item_ids")
@@ -46,14 +44,7 @@ def _model_from_meta(meta: dict) -> MultVAE:
 
 
 def validate_multvae_metadata(meta: dict, tensors: dict) -> dict:
-    model = _model_from_meta(meta)
-    want = {k: list(v.shape) for k, v in model.state_dict().items()}
-    got = {k: list(v.shape) for k, v in tensors.items()}
-    if want != got:
-        wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
-        raise CheckpointError("the weights do not fit the described model (item_ids list "
-                              f"{meta['model']['n_items']} items; missing {sorted(set(want) - set(got))[:3]}, "
-                              f"unexpected {sorted(set(got) - set(want))[:3]}, wrong shape {wrong[:3]})")
+    check_state_shapes(_model_from_meta(meta), tensors, f"item_ids list {meta['model']['n_items']} items; ")
     return meta
 
 

@@ -13,13 +13,14 @@ import os
 
 import torch
 
-from ..digits.checkpoint import (
+from ..pair_io import (
     CheckpointError,
     read_checkpoint_pair,
     read_checkpoint_pair_bytes,
     register_family,
     write_checkpoint_pair,
 )
+from ..pair_read import check_int_fields, check_state_shapes
 from .model import SeqVAE
 
 FAMILY = "seq-vae"
@@ -31,10 +32,7 @@ def _model_from_meta(meta: dict) -> SeqVAE:
     cfg = meta.get("model")
     if not isinstance(cfg, dict) or cfg.get("family") != FAMILY:
         raise CheckpointError("the metadata does not describe a sequence VAE")
-    for key, (lo, hi) in LIMITS.items():
-        v = cfg.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise CheckpointError(f"the metadata's model.{key} must be an integer in [{lo}, {hi}]")
+    check_int_fields(cfg, LIMITS)
     vocab = cfg.get("vocab")
     if not isinstance(vocab, dict) or not isinstance(vocab.get("tokens"), list) or len(vocab["tokens"]) > 500:
         raise CheckpointError("the metadata's vocabulary must be a list of at most 500 tokens")
@@ -46,15 +44,7 @@ def _model_from_meta(meta: dict) -> SeqVAE:
 
 def validate_seq_metadata(meta: dict, tensors: dict) -> dict:
     """The seq-vae family's validator: the described model's tensors must be exactly ``tensors``."""
-    model = _model_from_meta(meta)
-    want = {k: list(v.shape) for k, v in model.state_dict().items()}
-    got = {k: list(v.shape) for k, v in tensors.items()}
-    if want != got:
-        missing = sorted(set(want) - set(got))
-        extra = sorted(set(got) - set(want))
-        wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
-        raise CheckpointError("the weights do not fit the described model "
-                              f"(missing {missing[:3]}, unexpected {extra[:3]}, wrong shape {wrong[:3]})")
+    check_state_shapes(_model_from_meta(meta), tensors)
     return meta
 
 
