@@ -13,16 +13,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.compute.sprites import central_example, factor_text, model_dims, sprite_traversal, sweep_summary
+from ui.family_models import family_model
 from ui.images import to_image
 from vae_core.sprites import data as sp
-from vae_core.sprites.model import DimFactor, SweepRow, load_sprite_model, shipped_sprite_models, sweep_rows, tile
+from vae_core.sprites.model import DimFactor, SweepRow, shipped_sprite_models, sweep_rows, tile
 
 FACTOR_COLORS = {"shape": "#7b3294", "scale": "#e66101", "rotation": "#1b7837", "x": "#2166ac", "y": "#b2182b"}
-
-
-@st.cache_resource(max_entries=8)
-def _load(path: str, mtime: float):  # noqa: ARG001 - mtime is only a cache key: a rewritten checkpoint reloads
-    return load_sprite_model(path)
 
 
 @st.cache_data(max_entries=4)
@@ -85,8 +81,7 @@ def main() -> None:
         return
     models = {}
     for p in paths:
-        w = p.with_name(p.name + ".safetensors")
-        models[p.name] = _load(str(p), w.stat().st_mtime)
+        models[p.name] = family_model(p)
     sweep = sweep_summary(sweep_rows([meta for _, meta in models.values()]))
     by_beta = {float(meta["beta"]): name for name, (_, meta) in models.items()}
 

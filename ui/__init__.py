@@ -19,7 +19,8 @@ Modules (pages import the ones they use, e.g. ``from ui.images import to_image``
                    beta_lab, theory_pages, sprites, naming),
                    unit-tested in tests/ui
 - ``live``         the live in-browser view of a model (a component; the server stays the reference)
-- ``seq_models``   cached loading of the text and molecule VAEs of the "Beyond digits" pages
+- ``family_models`` the one cached loader of a checkpoint of any family (the registry picks the loader)
+- ``seq_models``   the text and molecule VAEs of the "Beyond digits" pages, their corpora and encodings
 - ``text``         text from users and files shown as plain text
 - ``formula``      a formula beside the number it gives (the theory pages' rows)
 

@@ -1,5 +1,5 @@
-"""The text and molecule VAEs for the "Beyond digits" pages: cached loading of the shipped sequence
-checkpoints (family "seq-vae"), their corpora and the test set's posterior means, and RDKit drawings
+"""The text and molecule VAEs for the "Beyond digits" pages: the shipped sequence checkpoints (family "seq-vae",
+loaded by :func:`ui.family_models.family_model`), their corpora and the test set's posterior means, and RDKit drawings
 shown as images (never as HTML)."""
 
 from __future__ import annotations
@@ -9,23 +9,16 @@ import base64
 import numpy as np
 import streamlit as st
 
+from ui.family_models import family_model
 from ui.state import SHIPPED_DIR
-from vae_core.digits.checkpoint import CheckpointError
+from vae_core.pair_read import CheckpointError
 from vae_core.sequence import explore
-from vae_core.sequence.checkpoint import load_seq_checkpoint
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _load(path: str, mtime: float):  # noqa: ARG001 - mtime: cache key (a rewritten file reloads)
-    return load_seq_checkpoint(path)
 
 
 def seq_model(name: str):
     """(model, metadata) of the shipped sequence VAE ``name``; stops the page with a message if it is missing."""
-    path = SHIPPED_DIR / name
     try:
-        mtime = path.with_name(name + ".safetensors").stat().st_mtime
-        return _load(str(path), mtime)
+        return family_model(SHIPPED_DIR / name)
     except (OSError, CheckpointError) as exc:
         st.error(f"The shipped model '{name}' could not be loaded ({exc}). It is made by "
                  "`python -m vae_core train --family seq-vae` (see the README).")

@@ -1,23 +1,26 @@
 """vae_core: the Streamlit-free engine of the VAE latent-space explorer.
 
-Usable from a notebook, the CLI (``python -m vae_core train``) and the app alike.  The digit VAE,
-module by module:
+Usable from a notebook, the command line (``python -m vae_core train|sample|evaluate|import-model``) and the app
+alike.  The top level is the ground every model family shares:
 
-* ``models``      -- :class:`VAE` / :class:`CVAE` (encode, decode, reparameterise, sample; the label rules);
-* ``objectives``  -- the ELBO's terms, ``vae_loss``, free bits, KL schedules, IWAE bounds, ``evaluate``;
+* ``command`` (+ ``__main__``) -- the one command line: shared flags parsed once, each family's own from the registry;
+* ``families``    -- THE registry of model families: loader, saver, validator, sampler, metrics, train and flags;
+* ``objectives``  -- the ELBO's terms, ``vae_loss``, free bits, KL schedules, IWAE log-weights and bounds;
 * ``likelihoods`` -- the pixel likelihoods p(x|z);
-* ``train``       -- ``TrainConfig``, ``Trainer`` (the plain path and the hand-written ``fast_step``),
-  ``train()``; ``cli`` is its command line, ``runtime`` the per-run seeds and thread count;
-* ``data`` / ``drawing`` / ``images`` -- where digits come from, a drawing as a digit, images as rows and grids;
-* ``checkpoints`` (over the generic ``pair_io``) and ``jobs`` -- saved models and background trainings;
-* ``latent``      -- encodings, projections, lattices, interpolation, ellipses, neighbours;
-* ``analysis``    -- the β/KL Lab: rate and distortion, active units (the one definition), posterior collapse;
-* ``applications`` (package) -- anomaly scores and OOD sets, inpainting, editing, compression, q(z|x) of one
-  image, CVAE helpers;
-* ``theory`` (package) -- the theorems checked numerically: linear-Gaussian model, gradient estimators, bounds.
+* ``latent``      -- encodings, projections (PCA), lattices, interpolation, ellipses, neighbours, active units;
+* ``images`` / ``runtime`` -- images as rows and grids; per-run seeds and thread counts;
+* ``pair_read`` / ``pair_io`` -- the checkpoint pair (safetensors + JSON): safe reader, validator helpers,
+  atomic writer and the one metadata builder;
+* ``jobs``        -- background trainings on a Dask cluster.
 
-Other model families live beside it (``sequence``, ``sprites`` / ``sprites_vae``, ``truth``, ``evaluation``,
-``quality``, ``disentangle``), each module's docstring says what it holds.
+One folder per model family (each ``__init__`` says what lives there): ``digits`` (``mlp-vae``: MLP VAEs / CVAEs
+on 28x28 digits or a user's images, with the β/KL Lab, FID / IS and the applications), ``sequence`` (``seq-vae``:
+words and SMILES), ``sprites`` (``sprites-vae``: β-VAEs scored for disentanglement), ``recommender``
+(``mult-vae``: MovieLens); ``theory`` holds the statements checked numerically, by topic.
+
+Re-exported here for the common case (digit models): ``load_checkpoint``, ``save_checkpoint``, ``VAE``, ``CVAE``,
+``build_model``, ``load_dataset``, ``vae_loss``, ``iwae_bound``, ...; ``TrainConfig`` / ``Trainer`` / ``train``
+are in :mod:`vae_core.digits.train`.
 """
 
 __version__ = "0.1.0"

@@ -159,10 +159,15 @@ def elbo_terms(model, x: torch.Tensor, y: torch.Tensor | None = None, n_samples:
 
 @torch.no_grad()
 def iwae_log_weights(model, x: torch.Tensor, k: int, y: torch.Tensor | None = None,
-                     generator: torch.Generator | None = None, likelihood: str = "bernoulli") -> torch.Tensor:
-    """log w_i = log p(x, z_i) - log q(z_i|x) for k draws z_i ~ q(z|x); shape (k, N)."""
+                     generator: torch.Generator | None = None, likelihood: str = "bernoulli",
+                     mu_logvar: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """log w_i = log p(x, z_i) - log q(z_i|x) for k draws z_i ~ q(z|x); shape (k, N).
+
+    THE importance weights of every IWAE figure (:func:`iwae_bound`, the test evaluation's chunked
+    :func:`vae_core.digits.evaluate.iwae_chunked`, the theory pages' :mod:`vae_core.theory.bounds`);
+    ``mu_logvar`` reuses an encoding of ``x`` already made."""
     y = model.condition(y)
-    mu, logvar = model.encode(x, y)
+    mu, logvar = mu_logvar if mu_logvar is not None else model.encode(x, y)
     n, d = mu.shape
     eps = torch.randn(k, n, d, generator=generator)
     z = mu + eps * torch.exp(0.5 * logvar)  # (k, N, d)

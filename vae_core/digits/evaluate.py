@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from ..likelihoods import LIKELIHOODS, check_likelihood, neg_log_likelihood
-from ..objectives import gaussian_kl_per_dim, gaussian_log_density, standard_normal_log_density
+from ..objectives import gaussian_kl_per_dim, iwae_log_weights
 
 MAX_ROWS = 32_768  # decoder rows per forward pass: 32,768 x 784 float32 ~ 100 MB per tensor
 
@@ -54,25 +54,20 @@ def default_chunks(k: int, max_rows: int = MAX_ROWS) -> tuple[int, int]:
 def iwae_chunked(model, x: torch.Tensor, k: int, likelihood: str = "bernoulli", y: torch.Tensor | None = None,
                  generator: torch.Generator | None = None, sample_chunk: int = 0,
                  mu_logvar: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-    """One estimate of L_k per image, (N,) nats, k samples taken ``sample_chunk`` at a time."""
+    """One estimate of L_k per image, (N,) nats, k samples taken ``sample_chunk`` at a time (the log-weights are
+    :func:`vae_core.objectives.iwae_log_weights`, combined by a running log-sum-exp)."""
     if k < 1:
         raise ValueError("k must be >= 1")
     check_likelihood(likelihood)
-    mu, logvar = mu_logvar if mu_logvar is not None else (
-        model.encode(x, y) if model.conditional else model.encode(x))
-    n, d = mu.shape
+    if mu_logvar is None:
+        mu_logvar = model.encode(x, y) if model.conditional else model.encode(x)
+    n = mu_logvar[0].shape[0]
     sample_chunk = sample_chunk or k
-    std = torch.exp(0.5 * logvar)
     acc = torch.full((n,), -math.inf)
     done = 0
     while done < k:
         m = min(sample_chunk, k - done)
-        eps = torch.randn(m, n, d, generator=generator)
-        z = mu + eps * std  # (m, n, d)
-        flat = z.reshape(m * n, d)
-        logits = model.decode_logits(flat, y.repeat(m)) if model.conditional else model.decode_logits(flat)
-        log_px = -neg_log_likelihood(logits, x.repeat(m, 1), likelihood).reshape(m, n)
-        lw = log_px + standard_normal_log_density(z) - gaussian_log_density(z, mu, logvar)
+        lw = iwae_log_weights(model, x, m, y, generator, likelihood, mu_logvar=mu_logvar)
         acc = torch.logaddexp(acc, torch.logsumexp(lw, dim=0))
         done += m
     return acc - math.log(k)

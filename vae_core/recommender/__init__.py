@@ -2,6 +2,7 @@
 
 ``data`` (locating and parsing ml-100k, implicit clicks, the strong-generalisation split),
 ``model`` (:class:`MultVAE`: multinomial or Bernoulli likelihood), ``metrics`` (Recall@K, NDCG@K),
-``baselines`` (popularity, EASE), ``train`` (annealed training, NDCG-vs-beta curve) and
-``checkpoint`` (family "mult-vae" in the one checkpoint format).
+``baselines`` (popularity, EASE), ``train`` (annealed training, NDCG-vs-beta curve; ``run`` is
+``python -m vae_core train --family mult-vae``) and ``checkpoint`` (family "mult-vae" in the one checkpoint
+format).
 """
