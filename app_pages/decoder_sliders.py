@@ -12,7 +12,7 @@ import streamlit as st
 from ui.images import to_image
 from ui.live import explore_args, live_decoder
 from ui.pickers import digit_picker
-from ui.slider_views import LIM, MAP_POINTS, SUB, on_from_digit, on_random, on_reset, panel, set_z
+from ui.slider_views import LIM, MAP_POINTS, SUB, on_from_digit, on_random, on_reset, panel, set_z, start_at
 from ui.state import ActiveModel, page_start
 from vae_core.digits.analysis import active_mask
 
@@ -79,11 +79,7 @@ def main() -> None:
 
     # a new model (or a first visit) starts from z = 0 or the last code of this model
     if st.session_state.get("ds_model") != am.key:
-        st.session_state["ds_model"] = am.key
-        st.session_state["sliders_z"] = np.zeros(d)
-        st.session_state["ds_clip"] = None
-        for k in [k for k in st.session_state if str(k).startswith(("ds_z_", "ds_pc_"))]:
-            del st.session_state[k]
+        start_at(am.key, np.zeros(d))
 
     st.caption(
         f"The decoder turns any latent code z ({d} numbers) into an image. Drag the sliders to move z and watch what "

@@ -9,6 +9,7 @@ from ui.explore_views import class_agreement, lattice_image, map_figure, selecti
 from ui.images import png_bytes, to_image, to_image_cell
 from ui.live import explore_args, live_latent_map
 from ui.plots import map_coords, selected_indices
+from ui.slider_views import start_at
 from ui.state import ActiveModel, page_start
 from vae_core.latent import projected_std
 
@@ -120,12 +121,8 @@ def manifold_tab(am: ActiveModel, names: list[str]) -> None:
 
 
 def open_in_sliders(am: ActiveModel, z: np.ndarray) -> None:
-    """Decoder Sliders starts from z (its sliders are rebuilt from ``sliders_z``)."""
-    st.session_state["ds_model"] = am.key
-    st.session_state["sliders_z"] = np.asarray(z, dtype=np.float64)
-    st.session_state["ds_clip"] = None
-    for k in [k for k in st.session_state if str(k).startswith(("ds_z_", "ds_pc_"))]:
-        del st.session_state[k]
+    """Decoder Sliders starts from z (the sliders page owns its keys: ui.slider_views.start_at)."""
+    start_at(am.key, z)
 
 
 def live_tab(am: ActiveModel, data, names: list[str]) -> None:

@@ -21,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 
 import streamlit as st
+
+from vae_core.pair_io import atomic_write_bytes
 
 COOKIE = "vae_owner"
 COOKIE_MAX_AGE_S = 365 * 24 * 3600
@@ -130,16 +130,8 @@ def record_saved(folder: Path, name: str) -> None:
     if stamp is None:
         return
     body = json.dumps({"owner_sha256": session_owner(), "saved": stamp}).encode()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.owner.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(_owner_file(folder, name))
-    except OSError:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(_owner_file(folder, name), body)
 
 
 def owns_saved(folder: Path, name: str) -> bool:

@@ -36,6 +36,16 @@ def pca_mode() -> bool:
     return bool(st.session_state.get("ds_pca", False))
 
 
+def start_at(model_key: str, z) -> None:
+    """Decoder Sliders opens at code ``z`` for the model ``model_key``: THE way any page (Latent Map's "open in
+    Decoder Sliders", this page on a new model) sets this page's keys; the sliders are rebuilt from ``sliders_z``."""
+    st.session_state["ds_model"] = model_key
+    st.session_state["sliders_z"] = np.asarray(z, dtype=np.float64)
+    st.session_state["ds_clip"] = None
+    for k in [k for k in st.session_state if str(k).startswith(("ds_z_", "ds_pc_"))]:
+        del st.session_state[k]
+
+
 def set_z(am: ActiveModel, z: np.ndarray) -> None:
     """Move every slider so that the code is z (callbacks only: runs before the sliders exist)."""
     steer = pca_mode() and am.latent_dim > 2
