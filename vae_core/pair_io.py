@@ -113,6 +113,30 @@ def checkpoint_metadata(family: str, *, name: str | None = None, command: str | 
     return meta
 
 
+# ----------------------------------------------------------------- weights (every family)
+def state_tensors(model: torch.nn.Module, dtype: str = "float32") -> dict[str, torch.Tensor]:
+    """The weights to store: a copy of ``model``'s state as float32 or float16 (CheckpointError otherwise)."""
+    if dtype not in ("float32", "float16"):
+        raise CheckpointError("dtype must be float32 or float16")
+    td = torch.float16 if dtype == "float16" else torch.float32
+    return {k: v.detach().to(td).contiguous().clone() for k, v in model.state_dict().items()}
+
+
+def write_model(path: str | os.PathLike, family: str, model: torch.nn.Module, metadata: dict,
+                dtype: str = "float32", overwrite: bool = True) -> tuple[Path, Path]:
+    """Write ``model`` of ``family`` as PATH.safetensors + PATH.json: ``metadata`` plus ``family``, ``model``
+    (its ``config()``), ``latent_dim`` and ``dtype``; the weights as float32 or float16."""
+    meta = dict(metadata)
+    meta.update({"family": family, "model": model.config(), "latent_dim": model.latent_dim, "dtype": dtype})
+    return write_checkpoint_pair(path, state_tensors(model, dtype), meta, overwrite=overwrite)
+
+
+def load_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """``model`` (built from validated metadata) with exactly these weights, in float32 and eval mode."""
+    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+    return model.eval()
+
+
 # ----------------------------------------------------------------- atomic writes
 def _io_message(exc: OSError, where: Path) -> str:
     why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",

@@ -34,6 +34,7 @@ from ..pair_io import (  # noqa: F401  (re-exported: the generic API lives in pa
     checkpoint_metadata,
     code_version,
     list_checkpoints,
+    load_weights,
     pair_bytes,
     pair_paths,
     parse_metadata,
@@ -41,6 +42,7 @@ from ..pair_io import (  # noqa: F401  (re-exported: the generic API lives in pa
     read_checkpoint_pair_bytes,
     reap_orphans,
     register_family,
+    state_tensors,
     validate_name,
     write_checkpoint_pair,
 )
@@ -360,10 +362,7 @@ def training_metadata(cfg, result, train_data, test_data, metrics: dict, name: s
 # ------------------------------------------------------------------- digit family: save / load
 def checkpoint_bytes(model: VAE, metadata: dict, dtype: str = "float32") -> tuple[bytes, bytes]:
     """Serialise a digit model to (safetensors bytes, json bytes) without touching the disk."""
-    if dtype not in ("float32", "float16"):
-        raise CheckpointError("dtype must be float32 or float16")
-    tdtype = torch.float16 if dtype == "float16" else torch.float32
-    state = {k: v.detach().to(tdtype).contiguous().clone() for k, v in model.state_dict().items()}
+    state = state_tensors(model, dtype)
     meta = dict(metadata)
     meta.update({
         "family": DEFAULT_FAMILY,
@@ -390,12 +389,10 @@ def load_checkpoint_bytes(weights: bytes, meta_bytes: bytes, max_bytes: int = MA
 
 
 def _build(tensors: dict, meta: dict) -> tuple[VAE, dict]:
-    model = build_model(meta["model"])  # sizes validated and matched against the tensors already
-    model.load_state_dict(tensors)
+    model = load_weights(build_model(meta["model"]), tensors)  # sizes validated and matched already
     shape = (meta.get("dataset") or {}).get("image_shape")
     if shape:  # a user's data set (#19): decode_np and the pages draw (H, W) images
         model.image_shape = (int(shape[0]), int(shape[1]))
-    model.eval()
     return model, meta
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 from ..pair_io import (
     CheckpointError,
+    load_weights,
     read_checkpoint_pair,
     read_checkpoint_pair_bytes,
     register_family,
-    write_checkpoint_pair,
+    write_model,
 )
 from ..pair_read import check_int_fields, check_state_shapes
 from .model import MultVAE
@@ -52,21 +51,12 @@ register_family(FAMILY, validate_multvae_metadata)
 
 
 def _build(tensors: dict, meta: dict):
-    model = _model_from_meta(meta)
-    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
-    model.eval()
-    return model, meta
+    return load_weights(_model_from_meta(meta), tensors), meta
 
 
 def save_multvae(path: str | os.PathLike, model: MultVAE, metadata: dict, dtype: str = "float32",
                  overwrite: bool = True):
-    if dtype not in ("float32", "float16"):
-        raise CheckpointError("dtype must be float32 or float16")
-    td = torch.float16 if dtype == "float16" else torch.float32
-    tensors = {k: v.detach().to(td).contiguous() for k, v in model.state_dict().items()}
-    meta = dict(metadata)
-    meta.update({"family": FAMILY, "model": model.config(), "latent_dim": model.latent_dim, "dtype": dtype})
-    return write_checkpoint_pair(path, tensors, meta, overwrite=overwrite)
+    return write_model(path, FAMILY, model, metadata, dtype, overwrite)
 
 
 def load_multvae(path: str | os.PathLike):

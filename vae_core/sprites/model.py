@@ -21,7 +21,14 @@ from ..digits.model import ACTIVATIONS, VAE, build_model
 from ..images import tile as tile_images
 from ..latent import active_units
 from ..objectives import gaussian_kl_per_dim
-from ..pair_io import CheckpointError, read_checkpoint_pair, register_family, write_checkpoint_pair
+from ..pair_io import (
+    CheckpointError,
+    load_weights,
+    read_checkpoint_pair,
+    register_family,
+    state_tensors,
+    write_checkpoint_pair,
+)
 from . import data as sp
 from .disentangle import mig
 
@@ -72,8 +79,7 @@ register_family(FAMILY, validate_sprite_metadata)
 
 
 def save_sprite_model(path, model: VAE, metadata: dict, dtype: str = "float16"):
-    tdtype = torch.float16 if dtype == "float16" else torch.float32
-    state = {k: v.detach().to(tdtype).contiguous().clone() for k, v in model.state_dict().items()}
+    state = state_tensors(model, dtype)
     meta = dict(metadata, family=FAMILY, model=model.config(), latent_dim=model.latent_dim, dtype=dtype)
     validate_sprite_metadata(meta, state)
     return write_checkpoint_pair(path, state, meta)
@@ -81,9 +87,7 @@ def save_sprite_model(path, model: VAE, metadata: dict, dtype: str = "float16"):
 
 def load_sprite_model(path) -> tuple[VAE, dict]:
     tensors, meta = read_checkpoint_pair(path, family=FAMILY)
-    model = build_model(meta["model"])
-    model.load_state_dict(tensors)
-    model.eval()
+    model = load_weights(build_model(meta["model"]), tensors)
     meta.setdefault("name", Path(str(path)).name)
     return model, meta
 
