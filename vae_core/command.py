@@ -10,7 +10,8 @@ name, ...; a family sets its own defaults in :attr:`vae_core.families.Family.def
 no use for in ``Family.unused``), then the family's own flags from its :class:`~vae_core.families.Flag`
 declarations, and calls the family's ``train(args)``.  ``args.command`` is the command line to record in the
 checkpoint (a ``--config`` expanded into its flags, so the JSON alone replays the run).  ``sample`` and
-``evaluate`` read the checkpoint's family from its JSON and ask the registry.
+``evaluate`` read the checkpoint's family from its JSON and ask the registry (``evaluate`` parses the family's
+``evaluate_flags`` here too).
 
 Sizes such as ``512,256`` are parsed by :func:`sizes` only; ``LO,HI`` pairs by :func:`number_pair` only.
 The family modules' own commands (``python -m vae_core.sequence.cli``, ...) are aliases of ``train --family``.
@@ -27,8 +28,8 @@ from pathlib import Path
 from . import families
 from .families import Flag
 
-__all__ = ["KL_SCHEDULES", "LEGACY_COMMANDS", "SHARED", "legacy_command", "main", "number_pair", "parse_train",
-           "sizes", "train_parser"]
+__all__ = ["KL_SCHEDULES", "LEGACY_COMMANDS", "SHARED", "evaluate", "evaluate_parser", "legacy_command", "main",
+           "number_pair", "parse_train", "sample", "sizes", "train", "train_parser"]
 
 KL_SCHEDULES = ("constant", "linear", "cyclical")
 
@@ -244,24 +245,38 @@ def sample(argv: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ evaluate
-def evaluate(argv: list[str]) -> int:
-    """``evaluate CHECKPOINT ...``: the checkpoint's family (its JSON) evaluates it with the remaining flags."""
+def evaluate_parser(family: str) -> argparse.ArgumentParser:
+    fam = families.get(family)
+    p = argparse.ArgumentParser(prog="python -m vae_core evaluate",
+                                description=f"Evaluate a {fam.title} checkpoint ({family}) on its test set.")
+    p.add_argument("checkpoint", help="path stem (…/name, without .json/.safetensors)")
+    for flag in fam.flags("evaluate_flags"):
+        add_flag(p, flag)
+    return p
+
+
+def evaluate(argv: list[str], family: str | None = None) -> int:
+    """``evaluate CHECKPOINT ...``: the checkpoint's family (from its JSON, or ``family``) parses its flags and
+    evaluates; ``args.command`` is the command line to record."""
     from .pair_read import CheckpointError
 
+    argv = list(argv)
     pos = [a for a in argv if not a.startswith("-")]
-    if not pos:  # no checkpoint: the default family's parser prints its usage (or help)
-        return families.get(families.DEFAULT_FAMILY).resolve("evaluate")(argv)
-    try:
-        name = families.checkpoint_family(pos[0])
-    except CheckpointError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    name = family or families.DEFAULT_FAMILY
+    if pos and family is None:
+        try:
+            name = families.checkpoint_family(pos[0])
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     fn = families.get(name).resolve("evaluate") if name in families.names() else None
     if fn is None:
         known = ", ".join(n for n in families.names() if families.get(n).evaluate)
         print(f"error: no evaluate command for checkpoint family {name!r} (known: {known})", file=sys.stderr)
         return 2
-    return fn(argv)
+    args = evaluate_parser(name).parse_args(argv)
+    args.command = " ".join(["python -m vae_core evaluate", *(shlex.quote(a) for a in argv)])
+    return fn(args)
 
 
 # ------------------------------------------------------------------ import-model

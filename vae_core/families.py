@@ -9,8 +9,9 @@ cheap and creates no import circle):
   (:func:`vae_core.pair_read.read_checkpoint_pair_bytes` asks :func:`validator_for`);
 * ``loader(path) -> (model, meta)``, ``loader_bytes(weights, meta_bytes) -> (model, meta)`` (uploads),
   ``saver(path, model, meta, dtype)``;
-* ``sampler(path, args) -> exit code`` (``python -m vae_core sample``), ``evaluate(args) -> exit code``
-  (``python -m vae_core evaluate``), ``metrics`` (the function that computes its ``test_metrics``);
+* ``sampler(path, args) -> exit code`` (``python -m vae_core sample``), ``evaluate(args) -> exit code`` and
+  ``evaluate_flags`` (``python -m vae_core evaluate CHECKPOINT``), ``metrics`` (the function that computes its
+  ``test_metrics``);
 * ``train(args) -> exit code`` and ``train_flags`` (a tuple of :class:`Flag`): ``python -m vae_core train
   --family NAME`` (:mod:`vae_core.command`) parses the shared flags once, with this family's ``defaults`` and
   without its ``unused`` ones, and the family's own flags from this declaration;
@@ -63,6 +64,7 @@ class Family:
     metrics: str | None = None
     train: str | None = None
     train_flags: str | None = None
+    evaluate_flags: str | None = None
     head: str = "sigmoid"  # the in-page model's output head: "sigmoid" | "softmax"
     renderer: str = "none"  # how the page shows a decoded output: "image" | "items" | "text" | "none"
     shape: tuple[int, ...] | None = None  # the decoded output's shape for the renderer (e.g. (28, 28))
@@ -91,8 +93,8 @@ class Family:
             raise NotImplementedError(f"family {self.name!r} has no loader from bytes")
         return fn(weights, meta_bytes)
 
-    def flags(self) -> tuple[Flag, ...]:
-        got = self.resolve("train_flags")
+    def flags(self, what: str = "train_flags") -> tuple[Flag, ...]:
+        got = self.resolve(what)
         return tuple(got or ())
 
 
@@ -160,7 +162,7 @@ register(Family(
     loader_bytes="vae_core.digits.checkpoint:load_checkpoint_bytes",
     saver="vae_core.digits.checkpoint:save_checkpoint",
     sampler="vae_core.digits.sample:sample_digits",
-    evaluate="vae_core.digits.evaluate:main",
+    evaluate="vae_core.digits.evaluate:run", evaluate_flags="vae_core.digits.evaluate:EVALUATE_FLAGS",
     metrics="vae_core.digits.evaluate:evaluate_likelihood",
     train="vae_core.digits.cli:run", train_flags="vae_core.digits.cli:FLAGS",
     head="sigmoid", renderer="image", shape=(28, 28),

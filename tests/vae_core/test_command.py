@@ -150,3 +150,12 @@ def test_every_family_builds_its_metadata_with_the_one_builder():
             src = (ROOT / "vae_core" / "digits" / "checkpoint.py").read_text()
         assert "checkpoint_metadata(" in src, name
         assert '"created":' not in src and "code_version()" not in src.replace("import code_version", ""), name
+
+
+def test_evaluate_asks_the_checkpoints_family(capsys):
+    assert command.main(["evaluate", str(ROOT / "checkpoints" / "words-z2")]) == 2
+    assert "no evaluate command for checkpoint family 'seq-vae'" in capsys.readouterr().err
+    assert command.main(["evaluate", str(ROOT / "checkpoints" / "no-such-model")]) == 2
+    assert "missing" in capsys.readouterr().err
+    args = command.evaluate_parser("mlp-vae").parse_args(["ckpt", "--binarized", "--k", "7"])
+    assert args.binarized and args.k == 7 and args.likelihood is None

@@ -12,7 +12,8 @@ from vae_core import families
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINTS = ROOT / "checkpoints"
-FIELDS = ("validator", "loader", "loader_bytes", "saver", "sampler", "evaluate", "metrics", "train", "train_flags")
+FIELDS = ("validator", "loader", "loader_bytes", "saver", "sampler", "evaluate", "evaluate_flags", "metrics", "train",
+          "train_flags")
 
 
 @pytest.mark.parametrize("name", families.names())
@@ -24,7 +25,7 @@ def test_every_declared_entry_resolves(name):
         ref = getattr(fam, what)
         if ref is not None:
             assert fam.resolve(what) is not None, (name, what)
-    for flag in fam.flags():
+    for flag in (*fam.flags(), *fam.flags("evaluate_flags")):
         assert isinstance(flag, families.Flag) and flag.name.startswith("--")
 
 

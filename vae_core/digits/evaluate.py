@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from ..families import Flag
 from ..likelihoods import LIKELIHOODS, check_likelihood, neg_log_likelihood
 from ..objectives import gaussian_kl_per_dim, iwae_log_weights
 
@@ -131,25 +132,34 @@ def evaluate_likelihood(model, x: torch.Tensor, y: torch.Tensor | None = None, l
 
 
 # ---------------------------------------------------------------------- CLI (long evaluations)
+# the digit family's evaluate flags (parsed by vae_core.command after the CHECKPOINT argument)
+EVALUATE_FLAGS = (
+    Flag("--likelihood", "str", None, "default: the checkpoint's own", choices=tuple(LIKELIHOODS)),
+    Flag("--binarized", "bool", False, "score the fixed seeded binarised test set"),
+    Flag("--k", "int", 100, "importance samples (0 = ELBO only)"),
+    Flag("--n", "int", 0, "first n test digits only (0 = all)"),
+    Flag("--seed", "int", 0),
+    Flag("--image-chunk", "int", 0),
+    Flag("--sample-chunk", "int", 0),
+    Flag("--threads", "int", 0),
+    Flag("--data-dir", "str", None, "default: $VAE_DATA_DIR"),
+    Flag("--json-out", "str", None, "also write the result here"),
+    Flag("--update-checkpoint", "bool", False,
+         "store this IWAE result as the checkpoint's test_metrics (iwae_nll, iwae_k; the previous figure is kept "
+         "as iwae_nll_k<old k>); needs all test digits, the checkpoint's own likelihood and, for a binarised "
+         "model, --binarized"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vae_core evaluate",
-                                description="Evaluate a checkpoint's test -ELBO and IWAE bound under a likelihood.")
-    p.add_argument("checkpoint", help="path stem (…/name, without .json/.safetensors)")
-    p.add_argument("--likelihood", choices=LIKELIHOODS, default=None, help="default: the checkpoint's own")
-    p.add_argument("--binarized", action="store_true", help="score the fixed seeded binarised test set")
-    p.add_argument("--k", type=int, default=100, help="importance samples (0 = ELBO only)")
-    p.add_argument("--n", type=int, default=0, help="first n test digits only (0 = all)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--image-chunk", type=int, default=0)
-    p.add_argument("--sample-chunk", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--data-dir", default=os.environ.get("VAE_DATA_DIR"))
-    p.add_argument("--json-out", default=None, help="also write the result here")
-    p.add_argument("--update-checkpoint", action="store_true",
-                   help="store this IWAE result as the checkpoint's test_metrics (iwae_nll, iwae_k; the previous "
-                        "figure is kept as iwae_nll_k<old k>); needs all test digits, the checkpoint's own "
-                        "likelihood and, for a binarised model, --binarized")
-    args = p.parse_args(argv)
+    """Alias of ``python -m vae_core evaluate ARGV`` for digit checkpoints."""
+    from ..command import evaluate
+
+    return evaluate(sys.argv[1:] if argv is None else list(argv), "mlp-vae")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate with parsed flags (``python -m vae_core evaluate`` calls this)."""
     if args.threads:
         torch.set_num_threads(args.threads)
     from .checkpoint import load_checkpoint
@@ -157,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model, meta = load_checkpoint(args.checkpoint)
     likelihood = args.likelihood or meta.get("likelihood", "bernoulli")
-    test = load_dataset(meta.get("dataset", {}).get("name", "mnist"), "test", root=args.data_dir)
+    test = load_dataset(meta.get("dataset", {}).get("name", "mnist"), "test",
+                        root=args.data_dir or os.environ.get("VAE_DATA_DIR"))
     x, y = test.images, test.labels
     if args.n:
         x, y = x[:args.n], y[:args.n]
@@ -186,11 +197,11 @@ def main(argv: list[str] | None = None) -> int:
 
         atomic_write_bytes(Path(args.json_out), text.encode())
     if args.update_checkpoint:
-        _update_checkpoint(args, model, meta, likelihood, res, argv)
+        _update_checkpoint(args, model, meta, likelihood, res)
     return 0
 
 
-def _update_checkpoint(args, model, meta: dict, likelihood: str, res: dict, argv) -> None:
+def _update_checkpoint(args, model, meta: dict, likelihood: str, res: dict) -> None:
     from .checkpoint import save_checkpoint
 
     own = meta.get("likelihood", "bernoulli")
@@ -207,7 +218,7 @@ def _update_checkpoint(args, model, meta: dict, likelihood: str, res: dict, argv
     meta["test_metrics"] = tm
     ev = dict(meta.get("evaluation") or {})
     ev.update(iwae_k=args.k, iwae_seed=args.seed, iwae_seconds=res["seconds"],
-              iwae_command="python -m vae_core evaluate " + " ".join(argv if argv is not None else sys.argv[1:]))
+              iwae_command=args.command)
     meta["evaluation"] = ev
     save_checkpoint(args.checkpoint, model, meta, dtype=meta.get("dtype", "float32"))
     print(f"updated {args.checkpoint}.json: iwae_nll {res['iwae_nll']:.3f} at k = {args.k}", file=sys.stderr)

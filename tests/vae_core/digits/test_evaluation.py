@@ -100,6 +100,7 @@ def test_cli_binarized_and_cb_training_then_update_checkpoint(tmp_path, capsys):
     assert tm["iwae_k"] == 4 and tm["iwae_nll_k3"] == old and tm["iwae_nll"] != old
     assert meta2["weights_sha256"] == meta["weights_sha256"]
     assert "--k 4" in meta2["evaluation"]["iwae_command"]
+    assert meta2["evaluation"]["iwae_command"].startswith("python -m vae_core evaluate ")
     with pytest.raises(SystemExit):  # grey pixels cannot replace a binarised model's figure
         eval_main([str(tmp_path / "b"), "--k", "4", "--update-checkpoint"])
     rc = train_main([*small, "--likelihood", "continuous_bernoulli", "--iwae-k", "2", "--out", str(tmp_path / "c")])
