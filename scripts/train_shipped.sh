@@ -6,12 +6,13 @@
 # the float16 weights actually stored.
 # Two trainings run at a time, one thread each (2-core machine); then the 20-D model on two threads.
 # The staged text models (words-z16, smiles-z32) are replayed by scripts/replay_stages.py, the recommender
-# models by python -m bench.recommender (also its baselines), the classifier by python -m vae_core.digits.quality.
+# models by python -m bench.recommender (also its baselines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${VAE_DATA_DIR:?set VAE_DATA_DIR to a folder holding MNIST/raw}"
 PY=${PYTHON:-python}
 run() { echo "+ $PY -m vae_core train --config configs/$1.toml"; $PY -m vae_core train --config "configs/$1.toml"; }
+run mnist-classifier  # the CNN behind FID / IS (update_fid.py below needs it)
 {
   run mnist-z2
   run mnist-z2-beta4
@@ -42,6 +43,5 @@ grep -h "saved\|test\|throughput\|updated" checkpoints/.log-a checkpoints/.log-b
 rm -f checkpoints/.log-a checkpoints/.log-b
 # the sprites sweep and the single-stage text models
 for m in sprites-beta1 sprites-beta4 sprites-beta8 words-z2 words-z16-nofix words-z16-fix; do run "$m"; done
-# FID / IS of every digit model's prior samples (needs checkpoints/mnist-classifier: python -m vae_core.digits.quality
-# train-classifier --epochs 3 --seed 0 --threads 1 --out checkpoints/mnist-classifier)
+# FID / IS of every digit model's prior samples (with checkpoints/mnist-classifier)
 $PY scripts/update_fid.py

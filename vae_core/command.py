@@ -60,6 +60,7 @@ LEGACY_COMMANDS = {
     "vae_core.train_sprites": ("train", "--family", "sprites-vae"),
     "vae_core.sample": ("sample",),
     "vae_core.evaluation": ("evaluate",),
+    "vae_core.quality train-classifier": ("train", "--family", "mnist-classifier"),
 }
 
 
@@ -297,8 +298,11 @@ VERBS = {"train": train, "sample": sample, "evaluate": evaluate, "import-model":
 def legacy_command(command: str) -> str:
     """A recorded ``python -m vae_core.train_seq ...`` (before #17) as the command that runs it today."""
     args = shlex.split(command)
-    if len(args) >= 3 and args[1] == "-m" and args[2] in LEGACY_COMMANDS:
-        return shlex.join([args[0], "-m", "vae_core", *LEGACY_COMMANDS[args[2]], *args[3:]])
+    if len(args) >= 3 and args[1] == "-m":
+        for n in (2, 1):  # "vae_core.quality train-classifier" before "vae_core.train"
+            key = " ".join(args[2:2 + n])
+            if len(args) >= 2 + n and key in LEGACY_COMMANDS:
+                return shlex.join([args[0], "-m", "vae_core", *LEGACY_COMMANDS[key], *args[2 + n:]])
     return command
 
 

@@ -200,6 +200,10 @@ register(Family(
     loader="vae_core.digits.quality:load_classifier",
     saver="vae_core.digits.quality:save_classifier",
     metrics="vae_core.digits.quality:accuracy",
+    train="vae_core.digits.quality:run_train", train_flags="vae_core.digits.quality:TRAIN_FLAGS",
+    defaults={"epochs": 3},
+    unused=("--latent-dim", "--hidden-dims", "--beta", "--kl-schedule", "--warmup-steps", "--free-bits",
+            "--save-dtype"),
     head="softmax", renderer="none",
 ))
 

@@ -13,7 +13,7 @@ FID and IS (Heusel et al. 2017; Salimans et al. 2016) are defined with an ImageN
 
 Usage::
 
-    python -m vae_core.digits.quality train-classifier --epochs 3 --out checkpoints/mnist-classifier
+    python -m vae_core train --family mnist-classifier --epochs 3 --out checkpoints/mnist-classifier
     python -m vae_core.digits.quality score checkpoints/mnist-z20 [--n 10000]
 """
 
@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..families import Flag
 
 FAMILY = "mnist-classifier"
 FEATURE_DIM = 128
@@ -282,32 +284,40 @@ def load_classifier(path=None) -> tuple[MnistClassifier, dict]:
 
 
 # ------------------------------------------------------------------ CLI
-def _cmd_train(args) -> int:
-    import datetime as _dt
+# the classifier's own train flags (the shared ones -- epochs, batch size, lr, seed, threads, out, name -- are
+# declared once in vae_core.command.SHARED)
+TRAIN_FLAGS = (
+    Flag("--subset", "int", 0, "train on this many training digits (0 = all 60,000)"),
+    Flag("--data-dir", "str", None, "default: $VAE_DATA_DIR"),
+)
 
-    from ..pair_io import code_version
+
+def run_train(args) -> int:
+    """``python -m vae_core train --family mnist-classifier``: train, measure and save the classifier."""
+    import os
+
+    from ..pair_io import checkpoint_metadata
     from .data import load_dataset
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    tr = load_dataset("mnist", "train", root=args.data_dir)
-    te = load_dataset("mnist", "test", root=args.data_dir)
+    root = args.data_dir or os.environ.get("VAE_DATA_DIR")
+    tr = load_dataset("mnist", "train", root=root)
+    te = load_dataset("mnist", "test", root=root)
     if tr.is_sample:
         print("error: the full MNIST is needed (set VAE_DATA_DIR)", file=sys.stderr)
         return 2
     tr = tr.subset(args.subset or None, seed=args.seed)
-    model = train_classifier(tr.images, tr.labels, epochs=args.epochs, seed=args.seed,
-                             log=lambda s: print(s, file=sys.stderr, flush=True))
+    model = train_classifier(tr.images, tr.labels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             seed=args.seed, log=lambda s: print(s, file=sys.stderr, flush=True))
     acc = accuracy(model, te.images, te.labels)
     train_acc = accuracy(model, tr.images, tr.labels)
-    meta = {
-        "name": "mnist-classifier", "model": model.config(),
-        "command": "python -m vae_core.digits.quality " + " ".join(sys.argv[1:]),
-        "dataset": {"name": "mnist", "description": tr.description, "n_train": len(tr), "n_test": len(te)},
-        "epochs": args.epochs, "seed": args.seed,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "code_version": code_version(),
-        "test_metrics": {"accuracy": acc, "train_accuracy": train_acc},
-    }
+    meta = checkpoint_metadata(
+        FAMILY, name=args.name or "mnist-classifier", command=args.command, seed=args.seed,
+        recipe={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "subset": args.subset},
+        epochs=args.epochs,
+        dataset={"name": "mnist", "description": tr.description, "n_train": len(tr), "n_test": len(te)},
+        test_metrics={"accuracy": acc, "train_accuracy": train_acc})
     save_classifier(args.out, model, meta)
     print(f"test accuracy {acc:.4f} ({len(te):,} digits); train accuracy {train_acc:.4f}")
     return 0
@@ -318,7 +328,9 @@ def _cmd_score(args) -> int:
     from .data import load_dataset
 
     clf, _ = load_classifier(args.classifier)
-    ref, _ = classify(clf, load_dataset("mnist", "test", root=args.data_dir).images)
+    import os
+
+    ref, _ = classify(clf, load_dataset("mnist", "test", root=args.data_dir or os.environ.get("VAE_DATA_DIR")).images)
     for path in args.checkpoints:
         model, meta = load_checkpoint(path)
         x = prior_samples(model, args.n, seed=args.seed, likelihood=meta.get("likelihood", "bernoulli"))
@@ -328,29 +340,29 @@ def _cmd_score(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import os
-
+    """``score`` (FID / IS of digit checkpoints); ``train-classifier`` is ``python -m vae_core train --family
+    mnist-classifier``."""
     p = argparse.ArgumentParser(prog="python -m vae_core.digits.quality", description="MNIST FID / IS.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("train-classifier", help="train and save the MNIST classifier")
-    t.add_argument("--epochs", type=int, default=3)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=0)
-    t.add_argument("--subset", type=int, default=0, help="train on this many training digits (0 = all 60,000)")
-    t.add_argument("--out", required=True)
+    sub.add_parser("train-classifier", add_help=False,
+                   help="alias of python -m vae_core train --family mnist-classifier (its flags)")
     s = sub.add_parser("score", help="FID and IS of prior samples of digit checkpoints")
     s.add_argument("checkpoints", nargs="+")
     s.add_argument("--n", type=int, default=10_000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--classifier", default=None)
-    for q in (t, s):
-        q.add_argument("--data-dir", default=os.environ.get("VAE_DATA_DIR"))
+    s.add_argument("--data-dir", default=None, help="default: $VAE_DATA_DIR")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train-classifier"]:
+        from ..command import train
+
+        return train(argv[1:], FAMILY)
     args = build_parser().parse_args(argv)
-    return _cmd_train(args) if args.cmd == "train-classifier" else _cmd_score(args)
+    return _cmd_score(args)
 
 
 if __name__ == "__main__":

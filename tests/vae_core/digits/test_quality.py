@@ -160,6 +160,7 @@ def test_cli_trains_saves_and_scores(tmp_path, capsys):
     assert q.main(["train-classifier", "--epochs", "2", "--subset", "3000", "--out", str(out)]) == 0
     clf, meta = q.load_classifier(out)
     assert meta["family"] == "mnist-classifier" and meta["dataset"]["n_train"] == 3000
+    assert meta["command"] == f"python -m vae_core train --family mnist-classifier --epochs 2 --subset 3000 --out {out}"
     assert 0.5 < meta["test_metrics"]["accuracy"] <= 1.0  # 3,000 digits, two epochs: far better than chance
     assert "test accuracy" in capsys.readouterr().out
     from pathlib import Path
