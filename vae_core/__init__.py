@@ -31,11 +31,11 @@ from .digits.model import CVAE, VAE, build_model  # noqa: E402
 from .objectives import elbo_terms, evaluate, gaussian_kl, gaussian_kl_per_dim, iwae_bound, vae_loss  # noqa: E402
 
 
-def __getattr__(name):  # lazy, so that `python -m vae_core train` imports the module only once
+def __getattr__(name):  # lazy: importing vae_core does not import the trainer
     if name in ("Report", "TrainConfig", "TrainResult", "Trainer"):
         import importlib
 
-        return getattr(importlib.import_module(".train", __name__), name)
+        return getattr(importlib.import_module(".digits.train", __name__), name)
     raise AttributeError(name)
 
 

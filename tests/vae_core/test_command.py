@@ -159,3 +159,12 @@ def test_evaluate_asks_the_checkpoints_family(capsys):
     assert "missing" in capsys.readouterr().err
     args = command.evaluate_parser("mlp-vae").parse_args(["ckpt", "--binarized", "--k", "7"])
     assert args.binarized and args.k == 7 and args.likelihood is None
+
+
+def test_the_package_re_exports_resolve():
+    import vae_core
+    from vae_core.digits import train
+
+    for name in vae_core.__all__:
+        assert getattr(vae_core, name) is not None, name
+    assert vae_core.TrainConfig is train.TrainConfig and vae_core.Trainer is train.Trainer
