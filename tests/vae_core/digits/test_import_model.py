@@ -42,6 +42,7 @@ class ExamplesVAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
+@torch.enable_grad()  # some test modules switch grad off for the whole session when pytest imports them
 def train_a_few_steps(model, n_in: int, steps: int = 5, seed: int = 0):
     torch.manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
