@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from ui.component_values import class_index, floats, is_number, strict_int
 from ui.live_export import (
     LiveUnsupported,
     export_model,
@@ -126,17 +127,11 @@ def _state(key: str, name: str):
 
 
 def _floats(v, n: int | None = None) -> np.ndarray | None:
-    try:
-        a = np.asarray(v, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        return None
-    if (n is not None and a.size != n) or not np.all(np.isfinite(a)):
-        return None
-    return a
+    return floats(v, n)  # strictly a list of n finite numbers, bools refused, length checked first (#21)
 
 
 def _class(v, c: int) -> int | None:
-    return int(v) if isinstance(v, int) and 0 <= v < c else None
+    return class_index(v, c)  # an int, not a bool (#21)
 
 
 def map_extent(coords: np.ndarray, pad: float = 0.08, q: float = 0.5) -> list[float]:
@@ -267,7 +262,7 @@ def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t
     sc = res.get("scrub") if res is not None else None
     if isinstance(sc, dict):
         tt = sc.get("t")
-        if isinstance(tt, (int, float)) and 0 <= tt <= 1:
+        if is_number(tt) and 0 <= tt <= 1:
             out.t = float(tt)
         if sc.get("method") in ("lerp", "slerp"):
             out.method = sc["method"]
@@ -275,13 +270,14 @@ def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t
 
 
 def decode_ink(value) -> tuple[np.ndarray | None, int | None]:
-    """The drawing canvas the page sent ({"w", "h", "grey": base64 uint8, "y"}) -> ((H, W) uint8, class)."""
+    """The drawing canvas the page sent ({"w", "h", "grey": base64 uint8, "y"}) -> ((H, W) uint8, class).
+    Types are strict (a bool is not a size: #21) and the string's length is checked before it is decoded."""
     if not isinstance(value, dict):
         return None, None
     w, h, s = value.get("w"), value.get("h"), value.get("grey")
-    if not (isinstance(w, int) and isinstance(h, int) and isinstance(s, str)):
+    if not (strict_int(w) and strict_int(h) and isinstance(s, str)):
         return None, None
-    if not (0 < w <= MAX_CANVAS and 0 < h <= MAX_CANVAS):
+    if not (0 < w <= MAX_CANVAS and 0 < h <= MAX_CANVAS) or len(s) != 4 * -(-w * h // 3):
         return None, None
     try:
         raw = base64.b64decode(s, validate=True)
@@ -290,7 +286,7 @@ def decode_ink(value) -> tuple[np.ndarray | None, int | None]:
     if len(raw) != w * h:
         return None, None
     y = value.get("y")
-    return np.frombuffer(raw, np.uint8).reshape(h, w).copy(), (y if isinstance(y, int) else None)
+    return np.frombuffer(raw, np.uint8).reshape(h, w).copy(), (y if strict_int(y) else None)
 
 
 def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁", "z₂"), plane: dict | None = None,
