@@ -49,14 +49,14 @@ def caps_text() -> str:
 
 
 @st.cache_resource(show_spinner="Reading the data set…", max_entries=4)
-def _splits(sha256: str):
+def _splits(sha256: str, file_name: str | None = None):
     path = find_dataset(sha256, data_dirs())
     if path is None:
         raise DataUnavailable(
             f"The data set this model was trained on (SHA-256 {str(sha256)[:12]}…) is not on this server. Upload "
             "the same file on Train & Models → 'Your own data' and the model's pages work again.")
     try:
-        ud = load_user_data(path)
+        ud = load_user_data(path, _name(file_name, path))
     except UserDataError as exc:
         raise DataUnavailable(f"The stored data set {path.name} cannot be read: {exc}") from None
     if ud.sha256 != sha256:
@@ -64,9 +64,16 @@ def _splits(sha256: str):
     return ud.split()
 
 
-def user_split(sha256: str | None, split: str = "test"):
-    """The ``split`` ("train" / "test") of the stored data set with this SHA-256, as DigitData (cached)."""
-    train, test = _splits(str(sha256))
+def _name(file_name, path) -> str:
+    """The user's own file name (from the model's JSON) when it has the stored file's extension, for the texts."""
+    ok = isinstance(file_name, str) and file_name.lower().endswith(path.suffix) and len(file_name) <= 120
+    return file_name if ok else path.name
+
+
+def user_split(sha256: str | None, split: str = "test", file_name: str | None = None):
+    """The ``split`` ("train" / "test") of the stored data set with this SHA-256, as DigitData (cached);
+    ``file_name``: the user's name of the file, used in the descriptions."""
+    train, test = _splits(str(sha256), file_name)
     return train if split == "train" else test
 
 
@@ -91,7 +98,7 @@ def _accept_upload(up) -> tuple[str | None, str | None]:
 
 
 def _preview(meta: dict) -> None:
-    train, test = user_split(meta["sha256"], "train"), user_split(meta["sha256"], "test")
+    train, test = user_split(meta["sha256"], "train", meta["file"]), user_split(meta["sha256"], "test", meta["file"])
     h, w = meta["image_shape"]
     st.success(plain(f"{meta['description']}. Split (seed 0): {len(train):,} training and {len(test):,} test "
                      "images."))

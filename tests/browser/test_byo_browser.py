@@ -1,0 +1,111 @@
+"""Real browser, bring your own (#19): a VAE trained by the command line on scikit-learn's 8×8 digits, saved in the
+server's folder with its data set, picked in the sidebar: the Latent Map's live view decodes under the pointer at
+8×8 (the canvas is 8×8, its pixels equal ``model.decode(z)`` within 1/255), with the file's label names in the
+legend, no exception box and no server round trip while hovering.  With ``VAE_SCREENSHOT_DIR`` set it also
+writes ``byo_latent_map.png`` there (the README's picture)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vae_core import load_checkpoint
+
+from .conftest import CHROMIUM, ROOT, launch_chromium, start_server, stop_server, wait_idle
+
+pytestmark = pytest.mark.browser
+NAME = "digits8-z2"
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    sys.path.insert(0, str(ROOT / "tests" / "vae_core"))
+    from test_user_data import sk_digits_npz
+
+    from vae_core.cli import main
+
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        sk_digits_npz(d / "digits8.npz")
+        assert main(["--data", str(d / "digits8.npz"), "--latent-dim", "2", "--hidden-dims", "128", "--epochs", "40",
+                     "--batch-size", "64", "--iwae-k", "0", "--threads", "1", "--name", NAME,
+                     "--out", str(d / "models" / NAME)]) == 0
+        proc, url = start_server(env={"VAE_USER_MODELS": str(d / "models")})
+        try:
+            yield url, d / "models" / NAME
+        finally:
+            stop_server(proc)
+
+
+def pick_model(page, label: str, expect: str) -> None:
+    """Type ``label`` into the sidebar's searchable model picker and press Enter (as bench/load.py does; again if
+    a rerun of the first load got in the way) until the sidebar shows ``expect``."""
+    for _ in range(4):
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        page.keyboard.type(label)
+        page.keyboard.press("Enter")
+        wait_idle(page, 120)
+        if expect in page.locator('[data-testid="stSidebar"]').inner_text():
+            return
+    raise AssertionError(f"could not pick {label} in the sidebar")
+
+
+def pixels(page, sel: str) -> tuple[int, int, np.ndarray]:
+    out = page.evaluate("""(sel) => {
+        const c = document.querySelector(sel + ' canvas[data-role="digit"]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const g = [];
+        for (let i = 0; i < d.length; i += 4) g.push(d[i]);
+        return {w: c.width, h: c.height, g};
+    }""", sel)
+    return out["h"], out["w"], np.asarray(out["g"], dtype=np.float64)
+
+
+def test_latent_map_of_your_own_8x8_digits_decodes_in_the_page(server, screenshot_dir):
+    from playwright.sync_api import sync_playwright
+
+    url, ckpt = server
+    model, _ = load_checkpoint(ckpt)
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sent: list = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+        page.goto(url + "/latent_map")
+        wait_idle(page, 120)
+        pick_model(page, NAME, "your data set digits8.npz: 1,797 images of 8×8 pixels")
+        sel = '[data-testid="live-latent-map"][data-frames]'
+        page.wait_for_selector(sel, timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        legend = page.locator(sel + " .vl-legend").inner_text()
+        assert "digit 0" in legend and "digit 9" in legend
+        page.locator(sel).scroll_into_view_if_needed()
+        box = page.locator(sel + ' [data-role="map"]').bounding_box()
+        time.sleep(0.5)
+        n_sent = len(sent)
+        f0 = int(page.locator(sel).get_attribute("data-frames"))
+        page.mouse.move(box["x"] + 80, box["y"] + 80)
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.45, steps=25)
+        deadline = time.time() + 10
+        while int(page.locator(sel).get_attribute("data-frames")) < f0 + 5:
+            assert time.time() < deadline, "the page did not decode while hovering"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert len(sent) == n_sent, "the page sent messages to the server while hovering"
+        z = np.asarray(json.loads(page.locator(sel).get_attribute("data-z")))
+        h, w, grey = pixels(page, sel)
+        assert (h, w) == (8, 8)
+        with torch.no_grad():
+            ref = model.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].double().numpy() * 255
+        assert np.abs(grey - ref).max() <= 1.0
+        page.screenshot(path=str(screenshot_dir / "byo_latent_map.png"))
+        browser.close()
