@@ -53,8 +53,9 @@ MAX_CANVAS = 1024  # the drawing canvas the page may send, px a side
 
 LIVE_COMPONENT = st.components.v2.component(
     COMPONENT_NAME,
-    css=(ASSETS / "live.css").read_text(encoding="utf-8"),
-    js=(ASSETS / "live.js").read_text(encoding="utf-8"),
+    css="\n".join((ASSETS / f).read_text(encoding="utf-8") for f in ("live.css", "items.css")),
+    # items.js (the recommender's softmax head and list renderer) runs on live.js's MLP and map, in one module
+    js="\n".join((ASSETS / f).read_text(encoding="utf-8") for f in ("live.js", "items.js")),
     isolate_styles=False,  # plain DOM, so outside checks find data-testid="live-latent-map" directly
 )
 

@@ -7,6 +7,7 @@ NDCG@100 recorded at every epoch with its beta (the paper's Fig. 1), the best-va
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -71,7 +72,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     torch.set_num_threads(2)
-    r = D.load_ratings()
+    try:
+        r = D.load_ratings()
+    except D.DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     sp = D.split(r)
     t0 = time.time()
     model, info = train(sp, a.latent, a.hidden, a.likelihood, a.epochs, a.anneal_to, a.lr, seed=a.seed,
@@ -83,7 +88,8 @@ def main(argv=None) -> int:
             "rating_threshold": D.RATING_THRESHOLD, "split_seed": D.SPLIT_SEED, "heldout_fraction": 0.2,
             "metrics": {"test": m, "best_val_ndcg@100": info["best_val_ndcg@100"]},
             "beta_curve": info["beta_curve"], "beta_at_best": info["beta_at_best"],
-            "recipe": {"command": "python -m vae_core.recommender.train " + " ".join(argv or []),
+            "recipe": {"command": "python -m vae_core.recommender.train " + " ".join(sys.argv[1:] if argv is None
+                                                                                else argv),
                        "latent_dim": a.latent, "hidden": a.hidden, "likelihood": a.likelihood, "epochs": a.epochs,
                        "anneal_to": a.anneal_to, "beta": a.beta, "lr": a.lr, "batch": 100, "dropout": 0.5,
                        "seed": a.seed, "seconds": round(time.time() - t0, 1)}}

@@ -1,0 +1,126 @@
+// The recommender's in-page model (ui/live_items.py): a softmax head over items and a list renderer.
+//
+// ui/live.py joins this file after live.js into the one component module, so it runs on live.js's MLP
+// (buildModel, dense, mlp, encode), map (MapView, planeOf, ellipsePts) and bookkeeping (record, zAttr), and
+// registers the mode "items" in MODES. The payload (ui/items_export.py) is the digit layout plus
+// head "softmax", input_norm "l2" and the item titles in column order.
+//
+// Hover: z under the pointer (z itself on a 2-D model, mean + a*u + b*v on the PCA plane of a larger one)
+// -> logits = decode_logits(z) -> the 10 largest (pi = softmax(logits) shown) -- every animation frame,
+// nothing sent to the server. "You": the picked columns (sent by Python when the multiselect changes) are
+// encoded here, x / ||x||_2 -> (mu, logvar); mu and its 1-sigma / 2-sigma ellipses go on the map, and the
+// 10 largest logits at mu among the movies not picked are listed.
+
+function itemLogits(m, z) {  // decode_logits(z): Float64Array(n_items)
+  const h = mlp(m, [...m.dec, m.out], setInput(m, z, m.d, 0));
+  return Float64Array.from(h.subarray(0, m.D));
+}
+
+function softmaxOf(l) {  // pi_i = exp(l_i - max) / sum_j exp(l_j - max)
+  let mx = -Infinity;
+  for (let i = 0; i < l.length; i++) if (l[i] > mx) mx = l[i];
+  const p = new Float64Array(l.length);
+  let s = 0;
+  for (let i = 0; i < l.length; i++) { p[i] = Math.exp(l[i] - mx); s += p[i]; }
+  for (let i = 0; i < l.length; i++) p[i] /= s;
+  return p;
+}
+
+function topItems(l, k, exclude) {  // columns of the k largest logits, descending, ties by column
+  const idx = [];
+  for (let i = 0; i < l.length; i++) if (!exclude || !exclude.has(i)) idx.push(i);
+  idx.sort((a, b) => (l[b] - l[a]) || (a - b));
+  return idx.slice(0, k);
+}
+
+function encodePicks(m, picks) {  // MultVAE.encode of the 0/1 row with ones at picks (eval: no dropout)
+  const x = new Float64Array(m.D), v = 1 / Math.sqrt(picks.length);
+  for (const p of picks) x[p] = v;
+  return encode(m, x, 0);
+}
+
+function renderItems(ol, cols, probs, titles) {
+  ol.replaceChildren();
+  for (const c of cols) {
+    const li = el("li", { "data-col": String(c) }, ol);
+    el("span", { class: "vl-title" }, li, titles ? titles[c] : "item " + c);
+    el("span", { class: "vl-prob" }, li, (100 * probs[c]).toFixed(2) + " %");
+  }
+}
+
+function mountItems(inst, data, m, api) {
+  const root = inst.root, d = m.d, plane = planeOf(data, d), k = data.k || 10;
+  const titles = m.titles;
+  root.setAttribute("data-testid", "live-items");
+  for (const a of ["data-top", "data-you-top", "data-picks", "data-ellipse"]) root.removeAttribute(a);
+  const row = el("div", { class: "vl-row" }, root);
+  const mv = new MapView(row, data.size || 440);
+  mv.setData(data.map);
+  const hov = el("div", { class: "vl-side vl-items" }, row);
+  el("div", { class: "vl-label" }, hov, "top " + k + " under the pointer (\u03c0 = softmax of the logits)");
+  const hlist = el("ol", { class: "vl-list", "data-role": "hover-list" }, hov);
+  const read = el("div", { class: "vl-read vl-read-items", "data-role": "readout" }, hov, "Move the pointer over the map.");
+  const you = el("div", { class: "vl-you" }, hov);
+  el("div", { class: "vl-label" }, you, "You: top " + k + " among the movies you did not pick");
+  const ylist = el("ol", { class: "vl-list", "data-role": "you-list" }, you);
+  const yread = el("div", { class: "vl-read vl-read-items", "data-role": "you-readout" }, you);
+  const picks = (data.picks || []).filter((p) => Number.isInteger(p) && p >= 0 && p < m.D);
+  root.setAttribute("data-picks", JSON.stringify(picks));
+  let yours = null;
+  if (picks.length) {
+    const t0 = performance.now();
+    const { mu, logvar } = encodePicks(m, picks);
+    const l = itemLogits(m, mu), top = topItems(l, k, new Set(picks));
+    renderItems(ylist, top, softmaxOf(l), titles);
+    const c = plane.toXY(mu);
+    yours = { c, e1: ellipsePts(plane, mu, logvar, 1, 64), e2: ellipsePts(plane, mu, logvar, 2, 64) };
+    root.setAttribute("data-mu", zAttr(mu));
+    root.setAttribute("data-logvar", zAttr(logvar));
+    root.setAttribute("data-you-top", JSON.stringify(top));
+    root.setAttribute("data-ellipse", JSON.stringify(yours.e1.slice(0, 16).map((p) => p.map((v) => +v.toPrecision(7)))));
+    const sig = Array.from(logvar, (v) => Math.exp(0.5 * v));
+    yread.textContent = `${picks.length} picked, encoded in this page (${(performance.now() - t0).toFixed(1)} ms):\n` +
+      (plane.u ? `PC1 = ${fmtNum(c[0])}, PC2 = ${fmtNum(c[1])}\n` : "") +
+      `\u03bc = ${vecText(mu, 2, 4)}\n\u03c3 = ${vecText(sig, 2, 4)}`;
+  } else {
+    yread.textContent = "Pick movies you like in the list above the map.";
+  }
+  const drawOver = (cross) => {
+    const ctx = mv.clear();
+    mv.overlays(ctx, data.overlays);
+    if (yours) {
+      mv.path(ctx, yours.e2, "#111", 1.5, [4, 3]);
+      mv.path(ctx, yours.e1, "#111", 2.5);
+      mv.marker(ctx, yours.c[0], yours.c[1], "#111", 7, false);
+    }
+    if (cross) mv.marker(ctx, cross[0], cross[1], "#000", 6, true);
+  };
+  const show = (z, a, b) => {
+    const t0 = performance.now();
+    const l = itemLogits(m, z), top = topItems(l, k, null);
+    renderItems(hlist, top, softmaxOf(l), titles);
+    drawOver([a, b]);
+    record(root, performance.now() - t0);
+    root.setAttribute("data-z", zAttr(z));
+    root.setAttribute("data-top", JSON.stringify(top));
+    read.textContent = (plane.u ? `PC1 = ${fmtNum(a)}, PC2 = ${fmtNum(b)}\n` : "") +
+      `z = ${vecText(z, 2, 4)}` + (d > 4 ? ` (${d} dims)` : "");
+  };
+  let pending = null, raf = 0;
+  const frame = () => {
+    raf = 0;
+    if (!pending) return;
+    const [a, b] = pending; pending = null;
+    show(plane.toZ(a, b), a, b);
+  };
+  mv.wrap.addEventListener("pointermove", (ev) => {
+    pending = mv.eventData(ev);
+    if (!raf) raf = requestAnimationFrame(frame);
+  });
+  // Test hook: root.__setZ(z) decodes any z (of the model's dimension) as if it were under the pointer.
+  root.__setZ = (z) => { const zz = Float64Array.from(z), [a, b] = plane.toXY(zz); show(zz, a, b); };
+  drawOver(null);
+  inst.cleanup = () => { if (raf) cancelAnimationFrame(raf); };
+}
+
+MODES.items = mountItems;
