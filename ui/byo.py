@@ -177,7 +177,8 @@ def _start(manager, meta, latent, hidden, beta, epochs, lr, batch, name) -> None
                           lr=float(lr), batch_size=int(batch),
                           log_every=max(1, min(20, -(-n_train // int(batch)) * int(epochs) // 40)))
         job = manager.submit(name, [(name, cfg)], owner=session_id(),
-                             data=DataSpec("user", None, seed=0, path=str(path), sha256=meta["sha256"]),
+                             data=DataSpec("user", None, seed=0, path=str(path), sha256=meta["sha256"],
+                                           file_name=_name(meta["file"], path)),
                              data_description=f"{meta['file']} ({meta['image_shape'][0]}×{meta['image_shape'][1]})",
                              kind=JOB_KEY)
         st.session_state[JOB_KEY] = job.id
@@ -289,3 +290,41 @@ def import_section() -> None:
         st.success(plain(f"Imported {key.removeprefix('session/')}: a {arch} VAE ({model.activation}). It is in the "
                          "sidebar's list."))
         st.button("Use it now", key="imp_use", on_click=_use, args=(key,))
+
+
+# ------------------------------------------------------------------------------------------ the β/KL Lab
+LAB_KEY = "lab_user_data"  # session_state: job id -> the 'dataset' entry of a β sweep trained on a user's data set
+
+
+def lab_data_choice() -> dict | None:
+    """On the β/KL Lab, when the sidebar's model was trained on a user's data set: train the sweep on that data
+    set or on MNIST.  Returns the data set's checkpoint entry, or None for MNIST."""
+    am = st.session_state.get("_active")
+    if am is None or not getattr(am, "is_user_data", False):
+        return None
+    ds = am.meta.get("dataset") or {}
+    h, w = am.image_shape
+    pick = st.radio("Train the sweep on", ["user", "mnist"], horizontal=True, key="lab_data",
+                    format_func=lambda k: (f"your data set {ds.get('file', '')} ({h}×{w}, the sidebar model's)"
+                                           if k == "user" else "MNIST digits"))
+    return dict(ds) if pick == "user" else None
+
+
+def lab_job_data(job_id) -> dict | None:
+    """The data set entry of a Lab job trained on a user's data set (this session), or None (MNIST)."""
+    return (st.session_state.get(LAB_KEY) or {}).get(job_id)
+
+
+def lab_test(ds: dict):
+    """The test split of a user's data set named by its checkpoint entry."""
+    return user_split(ds.get("sha256"), "test", ds.get("file"))
+
+
+def lab_spec(ds: dict):
+    """The DataSpec a worker loads a user's data set from (the stored file, checked by its SHA-256)."""
+    from vae_core.jobs import DataSpec
+
+    path = find_dataset(ds.get("sha256"), data_dirs())
+    if path is None:
+        raise DataUnavailable("the data set is no longer on this server; upload it again on Train & Models")
+    return DataSpec("user", None, seed=0, path=str(path), sha256=ds["sha256"], file_name=_name(ds.get("file"), path))

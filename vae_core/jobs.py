@@ -122,12 +122,13 @@ class DataSpec:
     # the same checks as every upload (for a remote VAE_CLUSTER the data folder must be shared with the workers)
     path: str | None = None
     sha256: str | None = None
+    file_name: str | None = None  # the user's name of the file (for the descriptions; the stored one is its hash)
 
     def load(self):
         if self.path is not None:
             from .user_data import UserDataError, load_user_data
 
-            ud = load_user_data(self.path)
+            ud = load_user_data(self.path, self.file_name)
             if self.sha256 is not None and ud.sha256 != self.sha256:
                 raise UserDataError("the stored data set file changed since the training was asked for")
             train, test = ud.split()
