@@ -15,7 +15,7 @@ from ui.live import Live, LiveUnsupported, _fallback, _model_field, _mount, map_
 
 
 def live_items_map(model, coords, labels, *, key: str, titles, picks=(), plane: dict | None = None,
-                   label_names=None, axes=("z₁", "z₂"), extent=None, k: int = 10, size: int = 440,
+                   label_names=None, axes=("z₁", "z₂"), extent=None, k: int = 10, size: int = 400,
                    name: str = "model", show_fallback: bool = True) -> Live:
     """Mount the items view. ``coords`` (N, 2) the users' map positions (z for d = 2, PCA coordinates for
     d > 2 with ``plane`` = ui.live.plane_data(pca)); ``labels`` their colour class (index into

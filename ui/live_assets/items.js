@@ -54,7 +54,7 @@ function mountItems(inst, data, m, api) {
   root.setAttribute("data-testid", "live-items");
   for (const a of ["data-top", "data-you-top", "data-picks", "data-ellipse"]) root.removeAttribute(a);
   const row = el("div", { class: "vl-row" }, root);
-  const mv = new MapView(row, data.size || 440);
+  const mv = new MapView(row, data.size || 400);
   mv.setData(data.map);
   const hov = el("div", { class: "vl-side vl-items" }, row);
   el("div", { class: "vl-label" }, hov, "top " + k + " under the pointer (\u03c0 = softmax of the logits)");
