@@ -45,7 +45,7 @@ def caps_text() -> str:
     return (f"At most {LIMITS['file_mb']} MB, {LIMITS['images']:,} images, height and width from "
             f"{LIMITS['min_side']} to {LIMITS['side']} pixels, {LIMITS['pixels']:,} pixels in all, "
             f"{LIMITS['classes']} classes. Colour images are converted to grey (0.299 R + 0.587 G + 0.114 B): the "
-            "models here work on one channel.")
+            f"models here work on one channel. This server keeps at most {MAX_STORED_DATASETS} data sets.")
 
 
 @st.cache_resource(show_spinner="Reading the data set…", max_entries=4)
@@ -234,6 +234,9 @@ def _live(job) -> None:
             st.caption("Latent Map, Decoder Sliders and Interpolation work on it; pages made for 28×28 digits say so.")
     elif snap["status"] == "failed":
         st.error(plain(snap["message"]))
+    elif snap["status"] in ("done", "stopped", "diverged") and meta is None:  # a reloaded tab lost the entry
+        st.info("This training finished, but this tab no longer knows its data set (the page was reloaded): "
+                "upload the data set again and train once more to use the model here.")
 
 
 # ------------------------------------------------------------------------------------------ your own model

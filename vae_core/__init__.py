@@ -10,6 +10,8 @@ module by module:
   ``train()``; ``cli`` is its command line, ``runtime`` the per-run seeds and thread count;
 * ``data`` / ``drawing`` / ``images`` -- where digits come from, a drawing as a digit, images as rows and grids;
 * ``checkpoints`` (over the generic ``pair_io``) and ``jobs`` -- saved models and background trainings;
+* ``user_data`` / ``import_model`` -- a user's own data set (.npz / .npy / .zip of class folders, checked and
+  capped) and a VAE trained elsewhere imported from its safetensors state dict (#19);
 * ``latent``      -- encodings, projections, lattices, interpolation, ellipses, neighbours;
 * ``analysis``    -- the β/KL Lab: rate and distortion, active units (the one definition), posterior collapse;
 * ``applications`` (package) -- anomaly scores and OOD sets, inpainting, editing, compression, q(z|x) of one
