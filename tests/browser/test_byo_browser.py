@@ -1,7 +1,8 @@
 """Real browser, bring your own (#19): a VAE trained by the command line on scikit-learn's 8×8 digits, saved in the
 server's folder with its data set, picked in the sidebar: the Latent Map's live view decodes under the pointer at
 8×8 (the canvas is 8×8, its pixels equal ``model.decode(z)`` within 1/255), with the file's label names in the
-legend, no exception box and no server round trip while hovering.  With ``VAE_SCREENSHOT_DIR`` set it also
+legend, no exception box and no server round trip while hovering; Decoder Sliders and Interpolation then draw
+8×8 in the page with no exception box.  With ``VAE_SCREENSHOT_DIR`` set it also
 writes ``byo_latent_map.png`` there (the README's picture)."""
 
 from __future__ import annotations
@@ -108,4 +109,13 @@ def test_latent_map_of_your_own_8x8_digits_decodes_in_the_page(server, screensho
             ref = model.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].double().numpy() * 255
         assert np.abs(grey - ref).max() <= 1.0
         page.screenshot(path=str(screenshot_dir / "byo_latent_map.png"))
+        # the other explore pages, reached through the navigation (the session keeps the model)
+        for title, root in (("Decoder Sliders", "live-decoder"), ("Interpolation", "live-interpolation")):
+            page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+            wait_idle(page, 120)
+            lsel = f'[data-testid="{root}"][data-frames]'
+            page.wait_for_selector(lsel, timeout=60_000)
+            assert page.locator('[data-testid="stException"]').count() == 0, title
+            assert pixels(page, lsel)[:2] == (8, 8), title
+            assert "digits8.npz" in page.locator('[data-testid="stSidebar"]').inner_text()
         browser.close()
