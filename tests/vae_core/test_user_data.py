@@ -138,6 +138,10 @@ def test_train_cli_on_your_own_data(tmp_path):
 
     assert sample_main([str(out), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert Image.open(tmp_path / "s.png").size == (38, 38)  # 2×2 cells of 8 px + 1-px lines, (2·9 + 1)·2
+    from vae_core.evaluation import main as evaluation_main  # the test split of the stored copy
+
+    assert evaluation_main([str(out), "--k", "5", "--json-out", str(tmp_path / "e.json")]) == 0
+    assert "my.npz: 1,797 images of 8×8" in json.loads((tmp_path / "e.json").read_text())["data"]
 
 
 def test_cli_refuses_a_bad_file_with_its_reason(tmp_path):
