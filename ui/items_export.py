@@ -6,7 +6,9 @@ when every weight is exactly a float16 number) so ``live.js``'s ``buildModel`` /
 
 * ``head: "softmax"`` -- the decoder's output is one logit per item, π = softmax(logits) (``items.js``);
 * ``input_norm: "l2"`` -- the encoder reads x / ‖x‖₂ (``MultVAE.encode``; dropout is off at inference);
-* ``titles`` -- the item labels in column order (the list renderer shows them).
+* ``titles`` -- the item labels in column order (the list renderer shows them);
+* ``points`` (optional) -- the map's users: ``{"n", "ids", "mu": base64 float32 (n, d)}``, so hovering a
+  user decodes that user's own μ (all d dimensions), not only the point of the map's plane.
 
 :func:`reference_item_logits` / :func:`reference_item_encode` run the payload in float64 numpy; the export is
 checked against the model's own ``decode_logits`` / ``encode`` (:class:`ui.live_export.LiveUnsupported` if not).
@@ -14,6 +16,8 @@ checked against the model's own ``decode_logits`` / ``encode`` (:class:`ui.live_
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import weakref
 
 import numpy as np
@@ -26,7 +30,13 @@ TANH = {"name": "tanh"}
 IDENTITY = {"name": "identity"}
 
 
-def export_items_model(model, titles, name: str = "model", check: bool = True) -> dict:
+def _points(mu, ids) -> dict:
+    mu = np.ascontiguousarray(np.asarray(mu, dtype="<f4"))
+    return {"n": int(mu.shape[0]), "ids": [int(i) for i in ids],
+            "mu": base64.b64encode(mu.tobytes()).decode()}
+
+
+def export_items_model(model, titles, name: str = "model", check: bool = True, points=None, ids=None) -> dict:
     need = ("enc", "enc_mu", "enc_logvar", "dec", "dec_out", "latent_dim", "n_items")
     missing = [a for a in need if not hasattr(model, a)]
     if missing:
@@ -49,6 +59,11 @@ def export_items_model(model, titles, name: str = "model", check: bool = True) -
         "decoder": [_layer(model.dec, TANH, dtype)],
         "out": _layer(model.dec_out, IDENTITY, dtype),
     }
+    if points is not None:
+        points = np.asarray(points)
+        if points.ndim != 2 or points.shape[1] != int(model.latent_dim) or ids is None or len(ids) != len(points):
+            raise ValueError("points must be (n, latent_dim) with one id each")
+        payload["points"] = _points(points, ids)
     if check:
         _check(model, payload)
     return payload
@@ -91,12 +106,17 @@ def _check(model, payload: dict) -> None:
 _EXPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def items_payload(model, titles, name: str = "model") -> dict:
-    """:func:`export_items_model`, cached per model object (redone if its weights change in place)."""
-    version = (name, tuple(p._version for p in model.parameters()), len(titles))
+def items_payload(model, titles, name: str = "model", points=None, ids=None) -> dict:
+    """:func:`export_items_model`, cached per model object (redone if its weights change in place or other
+    titles / points are given)."""
+    digest = hashlib.sha256("\n".join(map(str, titles)).encode())
+    if points is not None:
+        digest.update(np.ascontiguousarray(points, dtype="<f4").tobytes())
+        digest.update(np.asarray(ids, dtype="<i8").tobytes())
+    version = (name, tuple(p._version for p in model.parameters()), digest.hexdigest())
     hit = _EXPORTS.get(model)
     if hit is not None and hit[0] == version:
         return hit[1]
-    out = export_items_model(model, titles, name)
+    out = export_items_model(model, titles, name, points=points, ids=ids)
     _EXPORTS[model] = (version, out)
     return out

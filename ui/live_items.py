@@ -16,15 +16,17 @@ from ui.live import Live, LiveUnsupported, _fallback, _model_field, _mount, map_
 
 def live_items_map(model, coords, labels, *, key: str, titles, picks=(), plane: dict | None = None,
                    label_names=None, axes=("z₁", "z₂"), extent=None, k: int = 10, size: int = 400,
-                   name: str = "model", show_fallback: bool = True) -> Live:
+                   name: str = "model", points=None, ids=None, show_fallback: bool = True) -> Live:
     """Mount the items view. ``coords`` (N, 2) the users' map positions (z for d = 2, PCA coordinates for
     d > 2 with ``plane`` = ui.live.plane_data(pca)); ``labels`` their colour class (index into
-    ``label_names``); ``picks`` the columns the visitor picked. Returns ``Live(ok=False)`` when the page
+    ``label_names``); ``picks`` the columns the visitor picked; ``points`` / ``ids`` the users' μ (N, d) and
+    ids, in the order of ``coords`` (hovering within a few pixels of a user decodes that user's μ).
+    Returns ``Live(ok=False)`` when the page
     cannot run the model (the caller then shows the server's lists)."""
     if int(model.latent_dim) > 2 and plane is None:
         raise ValueError("a map of a model with more than 2 latent dimensions needs plane=plane_data(pca)")
     try:
-        payload = items_payload(model, titles, name)
+        payload = items_payload(model, titles, name, points=points, ids=ids)
     except LiveUnsupported as exc:
         return _fallback(str(exc), show_fallback)
     n = int(model.n_items)

@@ -150,7 +150,7 @@ def explore_section() -> None:
     counts = np.bincount(view["labels"], minlength=len(view["names"]))
     live = live_items_map(model, view["coords"], view["labels"], key=f"rec_live_{name}", titles=cat.labels,
                           picks=cols, plane=view["plane"], label_names=view["names"], axes=view["axes"], k=K,
-                          name=name)
+                          name=name, points=view["mu"], ids=view["users"])
     n_users = len(view["users"])
     where = ("z itself" if view["plane"] is None else
              f"the plane of the first two principal components of the {n_users} users' μ "
@@ -160,9 +160,10 @@ def explore_section() -> None:
                f"on {where}. Colour: the genre of most of the movies the user rated ("
                + ", ".join(f"{g} {c}" for g, c in zip(view["names"], counts, strict=True))
                + " users); a movie with several genres counts for each. Hover: the page decodes the z under the "
-                 "pointer and lists the 10 largest πᵢ (the server is not asked). You: your μ (circle) and the "
-                 "1σ (solid) and 2σ (dashed) ellipses of q(z|x) — for z = 200 the ellipse of the projected "
-                 "Gaussian on the plane.")
+                 "pointer — or, within 6 px of a user, that user's own μ (all its dimensions) — and lists the 10 "
+                 "largest πᵢ of all movies, the user's own clicks included (the server is not asked). You: your μ "
+                 "(circle) and the 1σ (solid) and 2σ (dashed) ellipses of q(z|x) — for z = 200 the ellipse of the "
+                 "projected Gaussian on the plane.")
     st.session_state["rec_view"] = {"model": name, "picks": cols, "live": live.ok}
     if not live.ok:  # the server's lists instead
         _server_lists(model, cat, cols)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from ui.live import map_extent
 from vae_core import families
 from vae_core.latent import PCA
 from vae_core.recommender import data as D
@@ -94,6 +95,33 @@ def test_in_page_top10_equals_decode_logits_ranking_for_20_random_z(app_url, bro
     c, cov = u @ (mu - mean), (u * var) @ u.T
     pts = np.asarray(json.loads(page.get_attribute(sel, "data-ellipse"))) - c
     assert np.allclose(np.einsum("ni,ij,nj->n", pts, np.linalg.inv(cov), pts), 1.0, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["movielens-multvae-z2", "movielens-multvae-z200"])
+def test_hovering_a_users_dot_decodes_that_users_own_mu(app_url, browser_page, name):
+    page = browser_page
+    model, meta = _model(name)
+    sel = _open(page, app_url, name)
+    sp = D.split(D.load_ratings(), seed=meta["split_seed"])
+    mu, _ = E.posteriors(model, sp.full)
+    xy = mu if model.latent_dim == 2 else PCA(mu).transform(mu)[:, :2]
+    x0, x1, y0, y1 = map_extent(xy)
+    inside = (xy[:, 0] > x0 + 0.05 * (x1 - x0)) & (xy[:, 0] < x1 - 0.05 * (x1 - x0)) & \
+        (xy[:, 1] > y0 + 0.05 * (y1 - y0)) & (xy[:, 1] < y1 - 0.05 * (y1 - y0))
+    gap = np.sort(np.linalg.norm(xy[:, None] - xy[None], axis=2), axis=1)[:, 1]
+    i = int(np.argmax(np.where(inside, gap, -1)))  # the most isolated user on the map: no dot near it
+    page.evaluate("(s) => document.querySelector(s + ' [data-role=\"map\"]').scrollIntoView({block: 'center'})", sel)
+    time.sleep(0.3)
+    x, y = page.evaluate("([sel, i]) => document.querySelector(sel).__pointPx(i)", [sel, i])
+    page.mouse.move(x - 30, y)
+    page.mouse.move(x, y, steps=5)
+    page.wait_for_function("([s, u]) => document.querySelector(s).getAttribute('data-user') === u",
+                           arg=[sel, str(int(sp.all_users[i]))], timeout=10_000)
+    assert np.abs(np.asarray(json.loads(page.get_attribute(sel, "data-z"))) - mu[i]).max() < 1e-5
+    assert json.loads(page.get_attribute(sel, "data-top")) == _torch_top(model, mu[i])
+    box = page.locator(sel + ' [data-role="map"]').bounding_box()
+    page.mouse.move(box["x"] + 47, box["y"] + 11)  # the plot's top-left corner, away from every dot
+    page.wait_for_function("(s) => !document.querySelector(s).hasAttribute('data-user')", arg=sel, timeout=10_000)
 
 
 def test_hover_sweep_sends_nothing_to_the_server(app_url, browser_page):

@@ -62,3 +62,15 @@ def test_payload_is_cached_per_model_and_redone_when_weights_change():
         m.dec_out.bias.add_(1.0)
     b = items_payload(m, t, "m")
     assert b is not a and b["key"] != a["key"]
+
+
+def test_points_travel_as_float32_rows_with_their_ids():
+    m = MultVAE(10, 8, 3).eval()
+    mu = np.random.default_rng(0).normal(size=(4, 3))
+    p = export_items_model(m, [str(i) for i in range(10)], "m", points=mu, ids=[5, 6, 7, 9])
+    got = np.frombuffer(base64.b64decode(p["points"]["mu"]), "<f4").reshape(4, 3)
+    assert np.array_equal(got, mu.astype(np.float32)) and p["points"]["ids"] == [5, 6, 7, 9] and p["points"]["n"] == 4
+    with pytest.raises(ValueError, match="one id each"):
+        export_items_model(m, [str(i) for i in range(10)], "m", points=mu[:, :2], ids=[1, 2, 3, 4])
+    a = items_payload(m, [str(i) for i in range(10)], "m", points=mu, ids=[5, 6, 7, 9])
+    assert items_payload(m, [str(i) for i in range(10)], "m", points=mu + 1, ids=[5, 6, 7, 9]) is not a

@@ -5,11 +5,20 @@
 // registers the mode "items" in MODES. The payload (ui/items_export.py) is the digit layout plus
 // head "softmax", input_norm "l2" and the item titles in column order.
 //
-// Hover: z under the pointer (z itself on a 2-D model, mean + a*u + b*v on the PCA plane of a larger one)
+// Hover: z under the pointer (z itself on a 2-D model, mean + a*u + b*v on the PCA plane of a larger one),
+// or, within SNAP_PX of a user's dot, that user's own mu (all d dimensions, from the payload's points)
 // -> logits = decode_logits(z) -> the 10 largest (pi = softmax(logits) shown) -- every animation frame,
 // nothing sent to the server. "You": the picked columns (sent by Python when the multiselect changes) are
 // encoded here, x / ||x||_2 -> (mu, logvar); mu and its 1-sigma / 2-sigma ellipses go on the map, and the
 // 10 largest logits at mu among the movies not picked are listed.
+
+const SNAP_PX = 6;
+
+function pointsOf(m) {  // the users' mu, (n, d) float32, decoded once per model
+  if (!m.points) return null;
+  if (!m._pmu) m._pmu = floats(m.points.mu, "float32");
+  return { n: m.points.n, ids: m.points.ids, mu: m._pmu };
+}
 
 function itemLogits(m, z) {  // decode_logits(z): Float64Array(n_items)
   const h = mlp(m, [...m.dec, m.out], setInput(m, z, m.d, 0));
@@ -52,7 +61,7 @@ function mountItems(inst, data, m, api) {
   const root = inst.root, d = m.d, plane = planeOf(data, d), k = data.k || 10;
   const titles = m.titles;
   root.setAttribute("data-testid", "live-items");
-  for (const a of ["data-top", "data-you-top", "data-picks", "data-ellipse"]) root.removeAttribute(a);
+  for (const a of ["data-top", "data-you-top", "data-picks", "data-ellipse", "data-user"]) root.removeAttribute(a);
   const row = el("div", { class: "vl-row" }, root);
   const mv = new MapView(row, data.size || 400);
   mv.setData(data.map);
@@ -93,32 +102,51 @@ function mountItems(inst, data, m, api) {
       mv.path(ctx, yours.e1, "#111", 2.5);
       mv.marker(ctx, yours.c[0], yours.c[1], "#111", 7, false);
     }
-    if (cross) mv.marker(ctx, cross[0], cross[1], "#000", 6, true);
+    if (cross) mv.marker(ctx, cross[0], cross[1], "#000", cross[2] ? 5 : 6, !cross[2]);
   };
-  const show = (z, a, b) => {
+  const pts = pointsOf(m), xs = data.map.x || [], ys = data.map.y || [];
+  const usable = pts && pts.n === xs.length && pts.mu.length === pts.n * d;
+  let pxs = null;
+  const nearest = (a, b) => {  // the user whose dot is within SNAP_PX of the pointer, else -1
+    if (!usable) return -1;
+    if (!pxs) { pxs = new Float64Array(2 * xs.length); xs.forEach((x, i) => { const [X, Y] = mv.px(x, ys[i]); pxs[2 * i] = X; pxs[2 * i + 1] = Y; }); }
+    const [X0, Y0] = mv.px(a, b);
+    let best = -1, bd = SNAP_PX * SNAP_PX;
+    for (let i = 0; i < xs.length; i++) {
+      const dx = pxs[2 * i] - X0, dy = pxs[2 * i + 1] - Y0, dd = dx * dx + dy * dy;
+      if (dd <= bd) { bd = dd; best = i; }
+    }
+    return best;
+  };
+  const show = (z, a, b, user) => {
     const t0 = performance.now();
     const l = itemLogits(m, z), top = topItems(l, k, null);
     renderItems(hlist, top, softmaxOf(l), titles);
-    drawOver([a, b]);
+    drawOver([a, b, user >= 0]);
     record(root, performance.now() - t0);
     root.setAttribute("data-z", zAttr(z));
     root.setAttribute("data-top", JSON.stringify(top));
-    read.textContent = (plane.u ? `PC1 = ${fmtNum(a)}, PC2 = ${fmtNum(b)}\n` : "") +
-      `z = ${vecText(z, 2, 4)}` + (d > 4 ? ` (${d} dims)` : "");
+    if (user >= 0) root.setAttribute("data-user", String(pts.ids[user])); else root.removeAttribute("data-user");
+    read.textContent = (user >= 0 ? `user ${pts.ids[user]}: their own \u03bc\n` :
+      (plane.u ? `PC1 = ${fmtNum(a)}, PC2 = ${fmtNum(b)}\n` : "")) + `z = ${vecText(z, 2, 4)}` + (d > 4 ? ` (${d} dims)` : "");
   };
   let pending = null, raf = 0;
   const frame = () => {
     raf = 0;
     if (!pending) return;
     const [a, b] = pending; pending = null;
-    show(plane.toZ(a, b), a, b);
+    const u = nearest(a, b);
+    if (u >= 0) show(Float64Array.from(pts.mu.subarray(u * d, (u + 1) * d)), xs[u], ys[u], u);
+    else show(plane.toZ(a, b), a, b, -1);
   };
   mv.wrap.addEventListener("pointermove", (ev) => {
     pending = mv.eventData(ev);
     if (!raf) raf = requestAnimationFrame(frame);
   });
   // Test hook: root.__setZ(z) decodes any z (of the model's dimension) as if it were under the pointer.
-  root.__setZ = (z) => { const zz = Float64Array.from(z), [a, b] = plane.toXY(zz); show(zz, a, b); };
+  root.__setZ = (z) => { const zz = Float64Array.from(z), [a, b] = plane.toXY(zz); show(zz, a, b, -1); };
+  // Test hook: the client coordinates of user i's dot.
+  root.__pointPx = (i) => { const r = mv.wrap.getBoundingClientRect(), [X, Y] = mv.px(xs[i], ys[i]); return [r.left + X, r.top + Y]; };
   drawOver(null);
   inst.cleanup = () => { if (raf) cancelAnimationFrame(raf); };
 }

@@ -53,7 +53,7 @@ function layer(p, dtype) {
 
 function buildModel(p) {
   const m = {
-    key: p.key, d: p.latent_dim, c: p.num_classes || 0, D: p.input_dim, titles: p.titles || null,
+    key: p.key, d: p.latent_dim, c: p.num_classes || 0, D: p.input_dim, titles: p.titles || null, points: p.points || null,
     enc: p.encoder.map((l) => layer(l, p.dtype)), mu: layer(p.mu, p.dtype), logvar: layer(p.logvar, p.dtype),
     dec: p.decoder.map((l) => layer(l, p.dtype)), out: layer(p.out, p.dtype),
   };
