@@ -114,3 +114,18 @@ def test_page_without_movielens_says_how_to_install_it(monkeypatch):
                     and e.proto.DESCRIPTOR.name == "BidiComponent"]
     finally:
         rv.ratings.clear()
+
+
+def test_page_with_a_malformed_ratings_file_names_the_line(monkeypatch, tmp_path):
+    (tmp_path / "ml-100k.inter").write_text("user_id:token\titem_id:token\trating:float\n1\t2\t4\n1\tx\t5\n")
+    header = "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+    (tmp_path / "ml-100k.item").write_text(header)
+    monkeypatch.setattr(D, "recbole_folder", lambda: tmp_path)
+    rv.ratings.clear()
+    try:
+        at = open_page(PAGE, "mnist-z2")
+        errs = [e.value.replace("\\", "") for e in at.error]
+        assert any("line 3 of the ratings file is malformed" in e for e in errs), errs
+        assert at.get("plotly_chart")
+    finally:
+        rv.ratings.clear()

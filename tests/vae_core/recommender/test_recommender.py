@@ -222,3 +222,17 @@ def test_train_cli_without_data_says_how_to_get_it(monkeypatch, capsys):
     monkeypatch.setattr(D, "grouplens_folder", lambda: None)
     assert T.main(["--out", "/nonexistent/x"]) == 2
     assert "MovieLens-100k is not installed" in capsys.readouterr().err
+
+
+def test_checkpoint_json_edited_to_other_item_ids_is_refused_on_load(tmp_path):
+    m = MultVAE(10, 8, 2)
+    save_multvae(tmp_path / "m", m, {"item_ids": list(range(10))})
+    meta = json.loads((tmp_path / "m.json").read_text())
+    meta["item_ids"] = list(range(11))
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="item_ids list 11 ids .* but the model scores 10 items"):
+        families.load(tmp_path / "m")
+    meta["item_ids"] = [0] * 10
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"\(1 distinct\)"):
+        families.load(tmp_path / "m")
