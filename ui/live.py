@@ -11,6 +11,9 @@ drawing a digit decodes (or encodes) every animation frame without a round trip.
 * :func:`live_drawing`      encode while drawing; the finished canvas goes to Python, whose
   ``vae_core.drawing`` + ``model.encode`` result stays the reference.
 
+(A fifth mode, ``"items"``, is the recommender's: :func:`ui.live_items.live_items_map` with the softmax head
+and list renderer of ``live_assets/items.js``, which this module joins after ``live.js``.)
+
 Weights travel once per model and browser session: :func:`export_model` serialises them (float16 when
 every weight is exactly a float16 number -- the shipped checkpoints are stored that way, so nothing is
 lost -- else float32), and the page caches them by the model's key (name + weight checksum). Later
