@@ -2,7 +2,8 @@
 server's folder with its data set, picked in the sidebar: the Latent Map's live view decodes under the pointer at
 8×8 (the canvas is 8×8, its pixels equal ``model.decode(z)`` within 1/255), with the file's label names in the
 legend, no exception box and no server round trip while hovering; Decoder Sliders and Interpolation then draw
-8×8 in the page with no exception box.  With ``VAE_SCREENSHOT_DIR`` set it also
+8×8 in the page with no exception box; a model of 12×16 PNGs in class folders draws a 16-wide, 12-high canvas equal to
+its decoder.  With ``VAE_SCREENSHOT_DIR`` set it also
 writes ``byo_latent_map.png`` there (the README's picture)."""
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def server():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     sys.path.insert(0, str(ROOT / "tests" / "vae_core"))
-    from test_user_data import sk_digits_npz
+    from test_user_data import png_zip, sk_digits_npz
 
     from vae_core.cli import main
 
@@ -40,6 +41,9 @@ def server():
         assert main(["--data", str(d / "digits8.npz"), "--latent-dim", "2", "--hidden-dims", "128", "--epochs", "40",
                      "--batch-size", "64", "--iwae-k", "0", "--threads", "1", "--name", NAME,
                      "--out", str(d / "models" / NAME)]) == 0
+        png_zip(d / "shapes.zip")  # 12×16 PNGs in two class folders: a non-square image
+        assert main(["--data", str(d / "shapes.zip"), "--latent-dim", "2", "--hidden-dims", "16", "--epochs", "2",
+                     "--iwae-k", "0", "--threads", "1", "--out", str(d / "models" / "shapes-z2")]) == 0
         proc, url = start_server(env={"VAE_USER_MODELS": str(d / "models")})
         try:
             yield url, d / "models" / NAME
@@ -118,4 +122,36 @@ def test_latent_map_of_your_own_8x8_digits_decodes_in_the_page(server, screensho
             assert page.locator('[data-testid="stException"]').count() == 0, title
             assert pixels(page, lsel)[:2] == (8, 8), title
             assert "digits8.npz" in page.locator('[data-testid="stSidebar"]').inner_text()
+        browser.close()
+
+
+def test_latent_map_of_non_square_pngs_draws_16_wide_12_high(server):
+    from playwright.sync_api import sync_playwright
+
+    url, ckpt = server
+    model, _ = load_checkpoint(ckpt.parent / "shapes-z2")
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(url + "/latent_map")
+        wait_idle(page, 120)
+        pick_model(page, "shapes-z2", "shapes.zip: 24 images of 12×16 pixels")
+        sel = '[data-testid="live-latent-map"][data-frames]'
+        page.wait_for_selector(sel, timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        box = page.locator(sel + ' [data-role="map"]').bounding_box()
+        f0 = int(page.locator(sel).get_attribute("data-frames"))
+        page.mouse.move(box["x"] + 90, box["y"] + 90)
+        page.mouse.move(box["x"] + 220, box["y"] + 160, steps=12)
+        deadline = time.time() + 10
+        while int(page.locator(sel).get_attribute("data-frames")) < f0 + 3:
+            assert time.time() < deadline, "the page did not decode while hovering"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        z = np.asarray(json.loads(page.locator(sel).get_attribute("data-z")))
+        h, w, grey = pixels(page, sel)
+        assert (h, w) == (12, 16)  # rows × columns of the data set, not a square
+        with torch.no_grad():
+            ref = model.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].double().numpy() * 255
+        assert np.abs(grey - ref).max() <= 1.0
         browser.close()
