@@ -188,3 +188,38 @@ def load_sha(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_import_an_mlp_layout_and_a_misfit_in_the_page(byo_dir, tmp_path):
+    """The mlp layout with its JSON through the page (decodes as torch), then a state dict that does not fit
+    the layout: the refusal names the tensor, as plain text, and nothing is added."""
+    from safetensors.torch import save_file
+    from torch import nn
+
+    torch.manual_seed(2)
+    net = nn.ModuleDict({"e0": nn.Linear(784, 48), "mu": nn.Linear(48, 4), "lv": nn.Linear(48, 4),
+                         "d0": nn.Linear(4, 48), "out": nn.Linear(48, 784)})
+    save_file(net.state_dict(), str(tmp_path / "mine.safetensors"))
+    layout = json.dumps({"encoder": ["e0"], "mu": "mu", "logvar": "lv", "decoder": ["d0"], "output": "out",
+                         "activation": "elu"}).encode()
+    at = _visit(_open(), TM)
+    at.selectbox(key="imp_layout").set_value("mlp").run()
+    at.file_uploader(key="imp_j").upload("layout.json", layout, "application/json").run()
+    at.file_uploader(key="imp_w").upload("mine.safetensors", (tmp_path / "mine.safetensors").read_bytes(),
+                                         "application/octet-stream").run()
+    ok(at)
+    assert any("784-48-4 VAE (elu)" in s.value.replace("\\", "") for s in at.success)
+    model, meta = at.session_state["session_models"]["mine"]
+    z = torch.randn(32, 4)
+    with torch.no_grad():
+        want = torch.sigmoid(net["out"](torch.nn.functional.elu(net["d0"](z))))
+        assert (model.decode(z) - want).abs().max().item() <= 1e-5
+    bad = {k: v.clone() for k, v in net.state_dict().items()}
+    bad["d0.weight"] = torch.zeros(48, 5)
+    save_file(bad, str(tmp_path / "bad.safetensors"))
+    at.file_uploader(key="imp_w").upload("bad.safetensors", (tmp_path / "bad.safetensors").read_bytes(),
+                                         "application/octet-stream").run()
+    ok(at)
+    err = " ".join(e.value.replace("\\", "") for e in at.error)
+    assert "This import was refused" in err and "do not mirror" in err
+    assert list(at.session_state["session_models"]) == ["mine"]
