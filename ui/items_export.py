@@ -2,9 +2,11 @@
 
 Pure torch / numpy, no Streamlit. A Mult-VAE (``vae_core.recommender.model.MultVAE``) is exported in the same
 payload layout as the digit MLP (``ui.live_export``: base64 little-endian W.T and b per layer, float16 only
-when every weight is exactly a float16 number) so ``live.js``'s ``buildModel`` / ``dense`` run it, plus
+when every weight is exactly a float16 number) so ``live_assets/mlp.js``'s ``buildModel`` / ``dense`` run it, plus
 
-* ``head: "softmax"`` -- the decoder's output is one logit per item, π = softmax(logits) (``items.js``);
+* ``head: "softmax"``, ``renderer: "items"`` -- from the family registry (``vae_core.families``, the checkpoint
+  JSON's ``family``): the decoder's output is one logit per item, π = softmax(logits) (``mlp.js`` HEADS), shown
+  as a ranked list (``render/items.js``);
 * ``input_norm: "l2"`` -- the encoder reads x / ‖x‖₂ (``MultVAE.encode``; dropout is off at inference);
 * ``titles`` -- the item labels in column order (the list renderer shows them);
 * ``points`` (optional) -- the map's users: ``{"n", "ids", "mu": base64 float32 (n, d)}``, so hovering a
@@ -24,7 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ui.live_export import LiveUnsupported, _fingerprint, _layer, _params, _run
+from ui.live_export import LiveUnsupported, _fingerprint, _layer, _params, _run, family_view
+
+FAMILY = "mult-vae"  # the registry entry this module exports when the caller names none (its JSON's family)
 
 TANH = {"name": "tanh"}
 IDENTITY = {"name": "identity"}
@@ -36,7 +40,12 @@ def _points(mu, ids) -> dict:
             "mu": base64.b64encode(mu.tobytes()).decode()}
 
 
-def export_items_model(model, titles, name: str = "model", check: bool = True, points=None, ids=None) -> dict:
+def export_items_model(model, titles, name: str = "model", check: bool = True, points=None, ids=None,
+                       family: str | None = None) -> dict:
+    view = family_view(family or FAMILY)
+    if view["head"] != "softmax" or view["renderer"] != "items":
+        raise LiveUnsupported(f"family {view['family']} has a {view['head']} head and a {view['renderer']} "
+                              "renderer, not a softmax over items")
     need = ("enc", "enc_mu", "enc_logvar", "dec", "dec_out", "latent_dim", "n_items")
     missing = [a for a in need if not hasattr(model, a)]
     if missing:
@@ -53,7 +62,7 @@ def export_items_model(model, titles, name: str = "model", check: bool = True, p
     payload = {
         "key": f"{name}:{_fingerprint(model)}", "dtype": dtype, "latent_dim": int(model.latent_dim),
         "num_classes": 0, "input_dim": int(model.n_items), "n_items": int(model.n_items),
-        "head": "softmax", "input_norm": "l2", "titles": titles,
+        **view, "input_norm": "l2", "titles": titles,
         "encoder": [_layer(model.enc, TANH, dtype)],
         "mu": _layer(model.enc_mu, IDENTITY, dtype), "logvar": _layer(model.enc_logvar, IDENTITY, dtype),
         "decoder": [_layer(model.dec, TANH, dtype)],
@@ -106,17 +115,17 @@ def _check(model, payload: dict) -> None:
 _EXPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def items_payload(model, titles, name: str = "model", points=None, ids=None) -> dict:
+def items_payload(model, titles, name: str = "model", points=None, ids=None, family: str | None = None) -> dict:
     """:func:`export_items_model`, cached per model object (redone if its weights change in place or other
     titles / points are given)."""
     digest = hashlib.sha256("\n".join(map(str, titles)).encode())
     if points is not None:
         digest.update(np.ascontiguousarray(points, dtype="<f4").tobytes())
         digest.update(np.asarray(ids, dtype="<i8").tobytes())
-    version = (name, tuple(p._version for p in model.parameters()), digest.hexdigest())
+    version = (name, tuple(p._version for p in model.parameters()), digest.hexdigest(), family)
     hit = _EXPORTS.get(model)
     if hit is not None and hit[0] == version:
         return hit[1]
-    out = export_items_model(model, titles, name, points=points, ids=ids)
+    out = export_items_model(model, titles, name, points=points, ids=ids, family=family)
     _EXPORTS[model] = (version, out)
     return out

@@ -1,9 +1,11 @@
 """The recommender's live view: users' μ on a map, hover -> the top-10 items decoded in the page, and "You"
 (the picked items encoded in the page: μ, the 1σ / 2σ ellipses and the top-10 among the items not picked).
 
-It mounts the one live component of :mod:`ui.live` in mode ``"items"`` (``ui/live_assets/items.js``, joined
-after ``live.js``) with the payload of :mod:`ui.items_export`. The server hears nothing per pointer move;
-a change of the picks is a rerun (the multiselect) and the page encodes them again.
+It mounts the one live component of :mod:`ui.live` in mode ``"items"`` (``ui/live_assets/modes/recommender.js``
+on the shared ``mlp.js`` and ``mapview.js``, the list drawn by ``render/items.js``) with the payload of
+:mod:`ui.items_export`, whose output head and renderer come from the model's family (``family``). The server
+hears nothing per pointer move; a change of the picks is a rerun (the multiselect) and the page encodes them
+again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from ui.live import Live, LiveUnsupported, _fallback, _model_field, _mount, map_
 
 def live_items_map(model, coords, labels, *, key: str, titles, picks=(), plane: dict | None = None,
                    label_names=None, axes=("z₁", "z₂"), extent=None, k: int = 10, size: int = 400,
-                   name: str = "model", points=None, ids=None, show_fallback: bool = True) -> Live:
+                   name: str = "model", points=None, ids=None, family: str | None = None,
+                   show_fallback: bool = True) -> Live:
     """Mount the items view. ``coords`` (N, 2) the users' map positions (z for d = 2, PCA coordinates for
     d > 2 with ``plane`` = ui.live.plane_data(pca)); ``labels`` their colour class (index into
     ``label_names``); ``picks`` the columns the visitor picked; ``points`` / ``ids`` the users' μ (N, d) and
@@ -26,7 +29,7 @@ def live_items_map(model, coords, labels, *, key: str, titles, picks=(), plane: 
     if int(model.latent_dim) > 2 and plane is None:
         raise ValueError("a map of a model with more than 2 latent dimensions needs plane=plane_data(pca)")
     try:
-        payload = items_payload(model, titles, name, points=points, ids=ids)
+        payload = items_payload(model, titles, name, points=points, ids=ids, family=family)
     except LiveUnsupported as exc:
         return _fallback(str(exc), show_fallback)
     n = int(model.n_items)

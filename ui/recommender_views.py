@@ -140,7 +140,7 @@ def explore_section() -> None:
     name = st.radio("model", list(MAP_MODELS), format_func=lambda n: f"{n} ({MAP_MODELS[n]})", key="rec_model",
                     horizontal=False)
     try:
-        model, _ = rec_model(name)
+        model, meta = rec_model(name)
         cat = catalog(name)
         view = users_view(name)
     except D.DataError as exc:
@@ -150,7 +150,7 @@ def explore_section() -> None:
     counts = np.bincount(view["labels"], minlength=len(view["names"]))
     live = live_items_map(model, view["coords"], view["labels"], key=f"rec_live_{name}", titles=cat.labels,
                           picks=cols, plane=view["plane"], label_names=view["names"], axes=view["axes"], k=K,
-                          name=name, points=view["mu"], ids=view["users"])
+                          name=name, points=view["mu"], ids=view["users"], family=meta.get("family"))
     n_users = len(view["users"])
     where = ("z itself" if view["plane"] is None else
              f"the plane of the first two principal components of the {n_users} users' μ "
