@@ -4,9 +4,14 @@ The entry point sets the page up, builds the navigation from ui.nav's page list,
 sidebar (active model + data facts) and runs the chosen page.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/blur_on:", layout="wide")
+# the tab icon is a local file served by this server: a ":material/…:" page icon makes the browser fetch it from
+# fonts.gstatic.com (#21: the app makes no request to any other host)
+st.set_page_config(page_title="VAE Latent Explorer", page_icon=str(Path(__file__).with_name("ui") / "favicon.png"),
+                   layout="wide")
 
 from ui.nav import HOME, sections  # noqa: E402  (after set_page_config)
 from ui.sidebar import sidebar  # noqa: E402

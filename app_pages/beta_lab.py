@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import byo
 from ui.compute.beta_lab import collapse_configs, planned_steps, sweep_configs
 from ui.fmt import fmt_beta
 from ui.jobs_view import job_fragment, slots_caption
@@ -51,12 +52,19 @@ POLL_S = 1.0  # the R-D plane and KL bars while training
 VIEWS_POLL_S = 3.0  # latent maps, reconstructions and samples while training
 
 
-def submit_job(manager, state_key: str, title: str, subset: int, make_configs) -> None:
+def submit_job(manager, state_key: str, title: str, subset: int, make_configs, user_data: dict | None = None) -> None:
     """Start a background job training ``make_configs(train_data)`` ([(label, TrainConfig), ...]) in lockstep on
-    a training subset; its id goes to session_state[state_key]. A full server or bad input is said plainly."""
+    a training subset (or on all of a user's data set, ``user_data``: its checkpoint entry, #19); its id goes to
+    session_state[state_key]. A full server or bad input is said plainly."""
     try:  # the worker loads the training subset itself; live_weights: the live views draw the models in training
-        job = manager.submit(title, make_configs(None), owner=session_id(), data=DataSpec("mnist", subset, seed=0),
-                             data_description=f"{subset:,} training digits", kind=state_key, live_weights=True)
+        if user_data is None:
+            data, what = DataSpec("mnist", subset, seed=0), f"{subset:,} training digits"
+        else:
+            data, what = byo.lab_spec(user_data), f"your data set {user_data.get('file', '')}"
+        job = manager.submit(title, make_configs(None), owner=session_id(), data=data,
+                             data_description=what, kind=state_key, live_weights=True)
+        if user_data is not None:
+            st.session_state.setdefault(byo.LAB_KEY, {})[job.id] = user_data
         st.session_state[state_key] = job.id
     except CapacityError as exc:
         st.warning(f"**Server busy.** {exc}")
@@ -89,32 +97,36 @@ def live_views(test):
         if job is None:
             return
         entries = job_entries(job.snapshot(), N_LIVE)
+        ds = byo.lab_job_data(job.id)  # a sweep on a user's data set (#19) is shown on its own test split
         if any(e.model is not None and e.stats is not None for e in entries):
-            show_sweep_views(entries, test, "lab")
+            show_sweep_views(entries, test if ds is None else byo.lab_test(ds), "lab")
     return draw
 
 
 def trained_sweep(manager, test) -> None:
+    user_data = byo.lab_data_choice()  # the sidebar model's own data set, when it is a user's (#19)
     with st.form("lab_form"):
         c1, c2, c3 = st.columns([2, 1, 1])
         betas = c1.multiselect("β values", BETA_CHOICES, default=list(LAB_BETAS), key="lab_betas",
                                format_func=fmt_beta, max_selections=6,
                                help="Each β trains its own model; all of them advance in lockstep.")
-        c1.caption(f"Architecture 784-{'-'.join(map(str, LAB_HIDDEN))}-z (the decoder mirrors it), batch 128, "
+        n_in = 784 if user_data is None else user_data["image_shape"][0] * user_data["image_shape"][1]
+        c1.caption(f"Architecture {n_in}-{'-'.join(map(str, LAB_HIDDEN))}-z (the decoder mirrors it), batch 128, "
                    "Adam 1e-3. Speed: `python -m bench.lab_epoch` measured 0.18 s per model and epoch on 10k digits "
                    "on the project's idle 2-core CPU; the progress bar below shows this server's own pace.")
         latent = c2.selectbox("latent size", [2, 5, 10, 20], index=0, key="lab_latent",
                               help="2 shows the codes directly; larger sizes are drawn through PCA.")
         epochs = c2.number_input("epochs", 1, 50, LAB_EPOCHS, key="lab_epochs")
         subset = c3.select_slider("training subset", SUBSETS, value=10_000, key="lab_subset",
-                                  format_func=lambda n: f"{n:,}")
+                                  format_func=lambda n: f"{n:,}", disabled=user_data is not None,
+                                  help=None if user_data is None else "your data set: all its training images")
         start = st.form_submit_button("Train the sweep", type="primary", key="lab_start")
     if start:
         if not betas:
             st.warning("Pick at least one β.")
         else:
             submit_job(manager, "lab_job", f"β sweep, z = {latent}", int(subset),
-                       lambda _data: sweep_configs(betas, int(latent), int(epochs)))
+                       lambda _data: sweep_configs(betas, int(latent), int(epochs)), user_data)
     job_fragment(manager, "lab_job", live_sweep, POLL_S)
     job_fragment(manager, "lab_job", live_views(test), VIEWS_POLL_S, rerun_at_end=False)
     slots_caption(manager, " Training runs in the background — other pages stay usable, and you can come back "

@@ -9,6 +9,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
+from ui.fmt import example_noun
 from ui.images import to_image
 from ui.live import explore_args, live_decoder
 from ui.pickers import digit_picker
@@ -35,7 +36,8 @@ def live_section(am: ActiveModel) -> None:
                        **explore_args(am, min(MAP_POINTS, len(am.encodings()[0]))))
     if res.ok:
         st.caption(
-            "**Live, in your browser:** the page runs the decoder itself, so the digit follows every position of a "
+            f"**Live, in your browser:** the page runs the decoder itself, so the {example_noun(am.dataset_name)} "
+            "follows every position of a "
             "slider while you drag it (not only when you let go). Drag on the map to move "
             + ("(z₁, z₂) directly" if d == 2 else
                "z within the plane of the first two principal directions of the test means (PC1, PC2); its other "
@@ -45,11 +47,11 @@ def live_section(am: ActiveModel) -> None:
 
 def notice(am: ActiveModel) -> str:
     """What to notice, from the model's kind and its active units (vae_core's definition)."""
-    d = am.latent_dim
+    d, w = am.latent_dim, example_noun(am.dataset_name)
     notice = "**What to notice:** small moves give small, smooth changes — the decoder is a continuous function of z. "
     if am.conditional:
         notice += ("In a CVAE, keep z fixed and change the class: the same style (slant, width) carries over to every "
-                   "digit. ")
+                   f"{w}. ")
     elif d == 2:
         notice += ("In a 2-D model each slider is a genuine direction of variation (e.g. class *and* slant mixed "
                    "together). ")
@@ -58,23 +60,23 @@ def notice(am: ActiveModel) -> str:
         n_act = int(act.sum())
         if n_act < d:
             names_act = ", ".join(f"z{str(i + 1).translate(SUB)}" for i in np.flatnonzero(act))
-            notice += (f"Only {n_act} of the {d} coordinates are *active* (their μ varies across test digits, "
+            notice += (f"Only {n_act} of the {d} coordinates are *active* (their μ varies across test {w}s, "
                        "Var > 0.01)"
                        + (f": {names_act}" if n_act else "")
                        + f". The KL term switched the other {d - n_act} off — move them and almost nothing happens. "
                        "Steering along principal directions puts the active directions first; the last ones explain "
                        "~0% of the variance. ")
         else:
-            notice += (f"All {d} coordinates are active (their μ varies across test digits), but each mixes several "
+            notice += (f"All {d} coordinates are active (their μ varies across test {w}s), but each mixes several "
                        "features; steering along principal directions orders them by how much the codes vary. ")
-    notice += ("Far outside ±2 the decoder extrapolates: strokes thicken or break up, because no training digit was "
-               "encoded there.")
+    notice += ("Far outside ±2 the decoder extrapolates: strokes thicken or break up, because no training "
+               f"{w} was encoded there.")
     return notice
 
 
 def main() -> None:
     am, data = page_start("Decoder Sliders", any_images=True)
-    d = am.latent_dim
+    d, w = am.latent_dim, example_noun(am.dataset_name)
     names = data.label_names
 
     # a new model (or a first visit) starts from z = 0 or the last code of this model
@@ -83,7 +85,7 @@ def main() -> None:
 
     st.caption(
         f"The decoder turns any latent code z ({d} numbers) into an image. Drag the sliders to move z and watch what "
-        "it draws; the ✕ on the map shows where z sits among the codes of real test digits. Latent units are standard "
+        f"it draws; the ✕ on the map shows where z sits among the codes of real test {w}s. Latent units are standard "
         "deviations of the prior N(0, I): a random prior sample stays mostly within ±2.")
 
     # controls (full reruns)
@@ -91,13 +93,13 @@ def main() -> None:
     c1.button("Random prior sample", on_click=on_random, args=(am,), width="stretch",
               help="Draw z ~ N(0, I), the prior: what the model generates from scratch.")
     c2.button("⟲ Reset (z = 0)", on_click=on_reset, args=(am,), width="stretch", help="The centre of the prior.")
-    with c3.popover("⤵ Start from a test digit", width="stretch",
-                    help="Set z to a test digit's posterior mean μ (what the encoder says about it)."):
-        idx = digit_picker(data, key="ds_pick", label="Test digit", default_class=3)
+    with c3.popover(f"⤵ Start from a test {w}", width="stretch",
+                    help=f"Set z to a test {w}'s posterior mean μ (what the encoder says about it)."):
+        idx = digit_picker(data, key="ds_pick", label=f"Test {w}", default_class=3)
         c_im, c_go = st.columns([1, 1.6], vertical_alignment="center")
         c_im.image(to_image(data.images[idx].numpy(), 84, am.image_shape),
                    caption=f"test #{idx}, label {names[int(data.labels[idx])]}")
-        c_go.button("Start from this digit", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
+        c_go.button(f"Start from this {w}", on_click=on_from_digit, args=(am, idx), width="stretch", type="primary")
 
     live_section(am)
     st.subheader("On the server")

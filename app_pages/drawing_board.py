@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.component_values import canvas_rgba
 from ui.compute.drawing import DrawingAnalysis, analyse_drawing, best_label, full_box, posterior_outlines, zoom_box
 from ui.images import PX, show_digits, to_image, to_image_cell, wrap_strip
 from ui.live import explore_args, live_drawing
@@ -44,10 +45,12 @@ def canvas_image():
         res = st_canvas(stroke_width=int(width), stroke_color="#ffffff", background_color="#000000",
                         height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
                         update_streamlit=True, key="db_canvas")
-        img = res.image_data
+        img, problem = canvas_rgba(res, 4 * CANVAS)  # checked strictly, size capped before decoding (#21)
     except Exception as exc:
-        st.warning(f"The drawing canvas failed ({type(exc).__name__}: {exc}). Use *upload an image* instead.")
+        st.warning(f"The drawing canvas failed ({type(exc).__name__}: {plain(exc)}). Use *upload an image* instead.")
         return st.session_state.get(RAW)
+    if problem:
+        st.warning(problem)
     if img is not None:
         st.session_state[RAW] = np.asarray(img)
     st.caption("Draw one digit, large, in white. The toolbar above the canvas has **undo**, **redo** and **reset** "

@@ -104,7 +104,8 @@ def main() -> None:
     st.subheader("Measure the model in the sidebar")
     am = require_model()
     if am.dataset_name != "mnist":
-        st.info(f"{am.name} was trained on {am.dataset_name}; this FID/IS uses an MNIST classifier, so it is "
+        data = "your own data set" if am.dataset_name == "user" else am.dataset_name  # #19
+        st.info(f"{am.name} was trained on {data}; this FID/IS uses an MNIST classifier, so it is "
                 "only defined for MNIST models.")
         return
     c1, c2 = st.columns(2)

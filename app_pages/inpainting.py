@@ -6,10 +6,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from ui.component_values import canvas_rgba
 from ui.compute.inpainting import TOL, complete, random_steps
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_picker
 from ui.state import page_start
+from ui.text import plain
 from vae_core.digits.applications import MASKS, make_mask, mask_from_canvas, mask_overlay
 
 DRAWN = "drawn"
@@ -44,10 +46,12 @@ def drawn_mask(x: np.ndarray, idx: int):
         res = st_canvas(stroke_width=width, stroke_color="rgba(220, 40, 40, 0.85)", background_image=bg,
                         height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
                         update_streamlit=True, key=f"inp_canvas_{idx}")
-        img = res.image_data
+        img, problem = canvas_rgba(res, 4 * CANVAS)  # checked strictly, size capped before decoding (#21)
     except Exception as exc:
-        st.warning(f"The drawing canvas failed ({type(exc).__name__}: {exc}). Pick another mask.")
+        st.warning(f"The drawing canvas failed ({type(exc).__name__}: {plain(exc)}). Pick another mask.")
         return None
+    if problem:
+        st.warning(problem)
     if img is None:
         return None
     return mask_from_canvas(img)

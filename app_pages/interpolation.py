@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.compute.interpolation import Walks, frame_layout, walks
+from ui.fmt import example_noun
 from ui.images import gif_bytes, png_bytes, strip, to_image, to_image_cell, wrap_strip
 from ui.live import explore_args, live_interpolation
 from ui.pickers import digit_picker
@@ -39,16 +40,16 @@ def on_map_click(key: str) -> None:
 
 
 
-def endpoint(e: str, data, labels, names, default_class: int, shape=None) -> int:
+def endpoint(e: str, data, labels, names, default_class: int, shape=None, noun: str = "digit") -> int:
     """One endpoint's source (picker, random, clicked on the map) and the chosen test index."""
     n = len(labels)
     st.markdown(f"**Endpoint {e}**")
-    src = st.radio(f"{e} is", list(SOURCES), format_func=SOURCES.get, key=f"ip_{e}_src", horizontal=False,
-                   label_visibility="collapsed")
+    src = st.radio(f"{e} is", list(SOURCES), format_func=lambda k: SOURCES[k].replace("digit", noun),
+                   key=f"ip_{e}_src", horizontal=False, label_visibility="collapsed")
     if src == "pick":
         i = digit_picker(data, key=f"ip_{e}", label=e, default_class=default_class)
     elif src == "random":
-        st.button("Another random digit", key=f"ip_{e}_rbtn", on_click=on_random, args=(e, n))
+        st.button(f"Another random {noun}", key=f"ip_{e}_rbtn", on_click=on_random, args=(e, n))
         i = int(st.session_state[f"ip_{e}_rand"]) % n
     else:
         i = st.session_state.get(f"ip_{e}_map")
@@ -60,7 +61,7 @@ def endpoint(e: str, data, labels, names, default_class: int, shape=None) -> int
     return i
 
 
-def show_rows(w: Walks, px: int, per_line: int, conditional: bool) -> None:
+def show_rows(w: Walks, px: int, per_line: int, conditional: bool, noun: str = "digit") -> None:
     rows = [
         ("Latent space, linear path", w.frames["linear"],
          "z = (1 − t)·μ_A + t·μ_B, decoded. First and last frames are the decoder's reconstructions of A and B."),
@@ -72,11 +73,11 @@ def show_rows(w: Walks, px: int, per_line: int, conditional: bool) -> None:
         st.markdown(f"**{title}** — {expl}")
         st.image(to_image_cell(wrap_strip(fr, per_line, pad=1), px))
     st.caption(
-        "**What to notice:** the latent frames stay digit-like — "
+        f"**What to notice:** the latent frames stay {noun}-like — "
         + ("every frame is the chosen class, and the walk morphs only the style (slant, width) from A's to B's, "
            if conditional else "the stroke bends, thickens and may pass through other classes on the way, ")
-        + "because the decoder only knows how to draw digits. The cross-fade instead passes through a ghostly double "
-        "exposure that is no digit at all. The linear and spherical rows differ where their paths cross different "
+        + f"because the decoder only knows how to draw {noun}s. The cross-fade instead passes through a ghostly double "
+        f"exposure that is no {noun} at all. The linear and spherical rows differ where their paths cross different "
         "regions of the map below (the arc bulges away from the origin).")
 
 
@@ -142,8 +143,9 @@ def main() -> None:
     labels = data.labels.numpy()
     n_all = len(mu)
     names = data.label_names
+    noun = example_noun(am.dataset_name)
     st.caption(
-        "Pick two test digits A and B. Their codes μ_A and μ_B are two points in latent space; walking from one to "
+        f"Pick two test {noun}s A and B. Their codes μ_A and μ_B are two points in latent space; walking from one to "
         "the other and decoding every step shows what lives *between* them. The bottom row is the naive "
         "alternative: fade the two images into each other pixel by pixel.")
 
@@ -153,7 +155,7 @@ def main() -> None:
     idx = {}
     for e, col, cls0 in zip(ENDS, cols[:2], (3, 7), strict=True):
         with col:
-            idx[e] = endpoint(e, data, labels, names, cls0, am.image_shape)
+            idx[e] = endpoint(e, data, labels, names, cls0, am.image_shape, noun)
     with cols[2]:
         st.markdown("**Path**")
         steps = st.slider("Steps (frames, ends included)", 3, 20, 10, key="ip_steps")
@@ -168,10 +170,10 @@ def main() -> None:
             y_cls = int(st.selectbox("Decode every frame as class (CVAE)", range(10),
                                      index=int(labels[idx["A"]]), format_func=names.__getitem__, key="ip_cls",
                                      help="A CVAE's z holds style only: the walk then morphs the style of the "
-                                          "chosen digit from A's to B's."))
+                                          f"chosen {noun} from A's to B's."))
         px, lines, per_line = frame_layout(steps, CONTENT_PX)
-        st.caption(f"Frames are shown at **{px} px** ({'≤ 10 steps' if px == 112 else 'more than 10 steps'}: "
-                   f"{'112 px each, the size of a readable digit' if px == 112 else '56 px each so that 20 still fit'})"
+        size = f"112 px each, the size of a readable {noun}" if px == 112 else "56 px each so that 20 still fit"
+        st.caption(f"Frames are shown at **{px} px** ({'≤ 10 steps' if px == 112 else 'more than 10 steps'}: {size})"
                    + (f", wrapped onto {lines} lines of {per_line}." if lines > 1 else ", on one line."))
 
     ends = mu[[idx["A"], idx["B"]]]
@@ -185,7 +187,7 @@ def main() -> None:
                    "and the arc above the map; the red ✕ is z(t).")
     w = walks(am.model, ends[0], ends[1], data.images[idx["A"]].numpy(), data.images[idx["B"]].numpy(), steps,
               y=y_cls)
-    show_rows(w, px, per_line, am.conditional)
+    show_rows(w, px, per_line, am.conditional, noun)
     downloads(w, method, f"{am.name}-{idx['A']}-to-{idx['B']}-{method}-{steps}", steps)
 
     st.subheader("The path on the latent map")

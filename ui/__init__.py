@@ -10,6 +10,8 @@ Modules (pages import the ones they use, e.g. ``from ui.images import to_image``
 - ``pickers``      choosing a test digit, or the digit drawn on the Drawing Board
 - ``images``       digits as upscaled images, PNG / GIF bytes, strips, rows of digits
 - ``plots``        latent-map scatter, markers, paths and outlines, the map's frame, selections
+- ``byo``          bring your own (#19): a user's data set (upload, caps, training on it, its splits found by
+                   SHA-256 for every page) and a user's trained VAE (safetensors import) on Train & Models
 - ``jobs_view``    a background training job's live view (polling fragment, progress, stop, end message)
 - ``lab_views``    the β/KL Lab's sections (sweep plane and views, collapse panel, fixes), cached evaluations
 - ``lab_figures``  the β/KL Lab's figures (rate–distortion plane, KL per dimension, maps, collapse curves)

@@ -45,18 +45,18 @@ def caps_text() -> str:
     return (f"At most {LIMITS['file_mb']} MB, {LIMITS['images']:,} images, height and width from "
             f"{LIMITS['min_side']} to {LIMITS['side']} pixels, {LIMITS['pixels']:,} pixels in all, "
             f"{LIMITS['classes']} classes. Colour images are converted to grey (0.299 R + 0.587 G + 0.114 B): the "
-            "models here work on one channel.")
+            f"models here work on one channel. This server keeps at most {MAX_STORED_DATASETS} data sets.")
 
 
 @st.cache_resource(show_spinner="Reading the data set…", max_entries=4)
-def _splits(sha256: str):
+def _splits(sha256: str, file_name: str | None = None):
     path = find_dataset(sha256, data_dirs())
     if path is None:
         raise DataUnavailable(
             f"The data set this model was trained on (SHA-256 {str(sha256)[:12]}…) is not on this server. Upload "
             "the same file on Train & Models → 'Your own data' and the model's pages work again.")
     try:
-        ud = load_user_data(path)
+        ud = load_user_data(path, _name(file_name, path))
     except UserDataError as exc:
         raise DataUnavailable(f"The stored data set {path.name} cannot be read: {exc}") from None
     if ud.sha256 != sha256:
@@ -64,9 +64,16 @@ def _splits(sha256: str):
     return ud.split()
 
 
-def user_split(sha256: str | None, split: str = "test"):
-    """The ``split`` ("train" / "test") of the stored data set with this SHA-256, as DigitData (cached)."""
-    train, test = _splits(str(sha256))
+def _name(file_name, path) -> str:
+    """The user's own file name (from the model's JSON) when it has the stored file's extension, for the texts."""
+    ok = isinstance(file_name, str) and file_name.lower().endswith(path.suffix) and len(file_name) <= 120
+    return file_name if ok else path.name
+
+
+def user_split(sha256: str | None, split: str = "test", file_name: str | None = None):
+    """The ``split`` ("train" / "test") of the stored data set with this SHA-256, as DigitData (cached);
+    ``file_name``: the user's name of the file, used in the descriptions."""
+    train, test = _splits(str(sha256), file_name)
     return train if split == "train" else test
 
 
@@ -91,7 +98,7 @@ def _accept_upload(up) -> tuple[str | None, str | None]:
 
 
 def _preview(meta: dict) -> None:
-    train, test = user_split(meta["sha256"], "train"), user_split(meta["sha256"], "test")
+    train, test = user_split(meta["sha256"], "train", meta["file"]), user_split(meta["sha256"], "test", meta["file"])
     h, w = meta["image_shape"]
     st.success(plain(f"{meta['description']}. Split (seed 0): {len(train):,} training and {len(test):,} test "
                      "images."))
@@ -170,7 +177,8 @@ def _start(manager, meta, latent, hidden, beta, epochs, lr, batch, name) -> None
                           lr=float(lr), batch_size=int(batch),
                           log_every=max(1, min(20, -(-n_train // int(batch)) * int(epochs) // 40)))
         job = manager.submit(name, [(name, cfg)], owner=session_id(),
-                             data=DataSpec("user", None, seed=0, path=str(path), sha256=meta["sha256"]),
+                             data=DataSpec("user", None, seed=0, path=str(path), sha256=meta["sha256"],
+                                           file_name=_name(meta["file"], path)),
                              data_description=f"{meta['file']} ({meta['image_shape'][0]}×{meta['image_shape'][1]})",
                              kind=JOB_KEY)
         st.session_state[JOB_KEY] = job.id
@@ -226,6 +234,9 @@ def _live(job) -> None:
             st.caption("Latent Map, Decoder Sliders and Interpolation work on it; pages made for 28×28 digits say so.")
     elif snap["status"] == "failed":
         st.error(plain(snap["message"]))
+    elif snap["status"] in ("done", "stopped", "diverged") and meta is None:  # a reloaded tab lost the entry
+        st.info("This training finished, but this tab no longer knows its data set (the page was reloaded): "
+                "upload the data set again and train once more to use the model here.")
 
 
 # ------------------------------------------------------------------------------------------ your own model
@@ -282,3 +293,41 @@ def import_section() -> None:
         st.success(plain(f"Imported {key.removeprefix('session/')}: a {arch} VAE ({model.activation}). It is in the "
                          "sidebar's list."))
         st.button("Use it now", key="imp_use", on_click=_use, args=(key,))
+
+
+# ------------------------------------------------------------------------------------------ the β/KL Lab
+LAB_KEY = "lab_user_data"  # session_state: job id -> the 'dataset' entry of a β sweep trained on a user's data set
+
+
+def lab_data_choice() -> dict | None:
+    """On the β/KL Lab, when the sidebar's model was trained on a user's data set: train the sweep on that data
+    set or on MNIST.  Returns the data set's checkpoint entry, or None for MNIST."""
+    am = st.session_state.get("_active")
+    if am is None or not getattr(am, "is_user_data", False):
+        return None
+    ds = am.meta.get("dataset") or {}
+    h, w = am.image_shape
+    pick = st.radio("Train the sweep on", ["user", "mnist"], horizontal=True, key="lab_data",
+                    format_func=lambda k: (f"your data set {ds.get('file', '')} ({h}×{w}, the sidebar model's)"
+                                           if k == "user" else "MNIST digits"))
+    return dict(ds) if pick == "user" else None
+
+
+def lab_job_data(job_id) -> dict | None:
+    """The data set entry of a Lab job trained on a user's data set (this session), or None (MNIST)."""
+    return (st.session_state.get(LAB_KEY) or {}).get(job_id)
+
+
+def lab_test(ds: dict):
+    """The test split of a user's data set named by its checkpoint entry."""
+    return user_split(ds.get("sha256"), "test", ds.get("file"))
+
+
+def lab_spec(ds: dict):
+    """The DataSpec a worker loads a user's data set from (the stored file, checked by its SHA-256)."""
+    from vae_core.jobs import DataSpec
+
+    path = find_dataset(ds.get("sha256"), data_dirs())
+    if path is None:
+        raise DataUnavailable("the data set is no longer on this server; upload it again on Train & Models")
+    return DataSpec("user", None, seed=0, path=str(path), sha256=ds["sha256"], file_name=_name(ds.get("file"), path))

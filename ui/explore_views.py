@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.compute.latent_map import manifold_square, select_digits, sigma_outlines, unused_dimensions
+from ui.fmt import example_noun
 from ui.images import strip, to_image_cell
 from ui.plots import DIGIT_COLORS, add_curves, latent_scatter, map_coords, overlays_on_top, to_map
 from ui.state import BY_MODEL_KEY, ActiveModel
@@ -70,7 +71,7 @@ def map_figure(am: ActiveModel, coords, axes, labels, names, linear: bool, show_
 
 def selection_panel(am: ActiveModel, data, sel: list[int], names: list[str]) -> None:
     """The selected digits: originals next to decode(μ), and their posteriors μ ± σ with the KL of each."""
-    st.subheader("Selected digits")
+    st.subheader(f"Selected {example_noun(am.dataset_name)}s")
     if not sel:
         st.info("Nothing selected yet: click a dot, or drag a box or lasso around a few.")
         return

@@ -34,3 +34,9 @@ def format_feature(name: str, value: float) -> str:
 def fmt_minus(v: float, nd: int = 2) -> str:
     """``v`` with ``nd`` decimals and a true minus sign (U+2212) in place of the hyphen."""
     return f"{v:.{nd}f}".replace("-", "−")
+
+
+def example_noun(dataset_name: str) -> str:
+    """What the captions call one example of a model's data: "digit" for MNIST, "image" for any other data set
+    (a user's own, Fashion-MNIST, KMNIST)."""
+    return "digit" if dataset_name == "mnist" else "image"

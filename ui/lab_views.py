@@ -33,16 +33,27 @@ N_LIVE = 1000  # test digits used while a model is still training
 LIVE_STATS_S = 2.0  # a training model is re-evaluated on them at most this often
 
 
+def _test_of(am: ActiveModel):
+    """The test split a Lab model is evaluated on: its job's user data set (#19, ui.byo), else MNIST."""
+    if am.key.startswith("job/"):
+        from ui import byo
+
+        ds = byo.lab_job_data(am.key.split("/")[1])
+        if ds is not None:
+            return byo.lab_test(ds)
+    return get_data("test")
+
+
 @st.cache_resource(show_spinner="Evaluating the model on test digits…", max_entries=64, hash_funcs=BY_MODEL_KEY)
 def cached_stats(am: ActiveModel, n: int) -> ModelStats:
-    test = get_data("test")
+    test = _test_of(am)
     return model_stats(am.model, test.images[:n], test.labels[:n])
 
 
 @st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=BY_MODEL_KEY)
 def live_stats(am: ActiveModel, bucket: int, n: int) -> ModelStats:  # noqa: ARG001 - bucket: cache key (time slot)
     """Stats of a model that is still training, at most once per LIVE_STATS_S seconds (leave the CPU to training)."""
-    test = get_data("test")
+    test = _test_of(am)
     return model_stats(am.model, test.images[:n], test.labels[:n])
 
 
@@ -91,11 +102,12 @@ def show_images(entries: list[Entry], test) -> None:
     labels = test.labels.numpy()
     idx = demo_indices(labels)
     x = test.images[idx]
+    shape = getattr(shown[0].model, "image_shape", None) or (28, 28)  # a user's data set's H×W (#19)
     ratio = [1.1, 2, 2]
     h0, h1, h2 = st.columns(ratio)
     h0.markdown("**model**")
     h1.markdown("**Test digits → reconstructions** (decoder at the posterior mean)")
-    h1.image(to_image_cell(wrap_strip(x.numpy(), 5), 56))
+    h1.image(to_image_cell(wrap_strip(x.numpy().reshape(len(x), *shape), 5), 56))
     h2.markdown("**Samples from the prior** z ~ N(0, I) (the same z for every model)")
     d = shown[0].model.latent_dim
     zs = torch.randn(10, d, generator=torch.Generator().manual_seed(7)).numpy()
@@ -168,8 +180,14 @@ def show_sweep_views(entries: list[Entry], test, key: str) -> None:
 
 def job_entries(snap: dict, n_live: int) -> list[Entry]:
     out = []
+    from ui import byo
+
+    ds = byo.lab_job_data(snap["id"])  # a sweep on a user's data set (#19): its models draw H×W images
     for m in snap["members"]:
         final, live = m["model"], m["live_model"]
+        for mod in (final, live):
+            if ds is not None and mod is not None:
+                mod.image_shape = tuple(ds["image_shape"])
         key = f"job/{snap['id']}/{m['label']}"
         reps = [r for r in m["reports"] if r.kind == "step"]
         if final is not None:
@@ -252,9 +270,13 @@ def use_models_button(snap: dict) -> None:
         for m in snap["members"]:
             if m["model"] is not None:
                 name = f"lab-{snap['id']}-beta{fmt_beta(m['config'].beta)}"
+                from ui import byo
+
+                ds = byo.lab_job_data(snap["id"])
+                dataset = (dataset_info(name="mnist", description=snap["data"], n_train=snap["n_train"])
+                           if ds is None else dict(ds, n_train=snap["n_train"]))
                 add_session_model(name, m["model"], build_metadata(
-                    m["config"], m["result"], name=name, test_metrics=m["test_metrics"],
-                    dataset=dataset_info(name="mnist", description=snap["data"], n_train=snap["n_train"])))
+                    m["config"], m["result"], name=name, test_metrics=m["test_metrics"], dataset=dataset))
         st.toast("Added to the sidebar's model list (this session).")
 
 

@@ -11,6 +11,12 @@ drawing a digit decodes (or encodes) every animation frame without a round trip.
 * :func:`live_drawing`      encode while drawing; the finished canvas goes to Python, whose
   ``vae_core.digits.drawing`` + ``model.encode`` result stays the reference.
 
+(A fifth mode, ``"items"``, is the recommender's: :func:`ui.live_items.live_items_map`.) The JavaScript is
+split by idea in ``live_assets/`` (``mlp.js``, ``preprocess.js``, ``latent.js``, ``mapview.js``, ``render/*.js``,
+``modes/*.js``; :data:`LIVE_JS` is the order they are joined in). The decoder's output head and its renderer
+come from the model's family (``vae_core.families``: ``Family.head`` / ``Family.renderer``, put in the payload
+by the export), so a family whose output is a list of items runs in the same views as a digit model.
+
 Weights travel once per model and browser session: :func:`export_model` serialises them (float16 when
 every weight is exactly a float16 number -- the shipped checkpoints are stored that way, so nothing is
 lost -- else float32), and the page caches them by the model's key (name + weight checksum). Later
@@ -30,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from ui.component_values import class_index, floats, is_number, strict_int
 from ui.live_export import (
     LiveUnsupported,
     export_model,
@@ -50,10 +57,24 @@ COMPONENT_NAME = "vae_live"
 SENT_KEY = "_vae_live_sent"  # session_state: keys of the models whose weights this session was sent
 MAX_CANVAS = 1024  # the drawing canvas the page may send, px a side
 
+# The in-page model, one file per idea, joined in this order into the component's one JavaScript module (no build
+# step): registries and helpers first, then the numerics that must match Python (the MLP and its heads, the
+# drawing's preprocessing, latent paths), the views (map, renderers of a family's output, one file per mode),
+# and the entry point last.
+LIVE_JS = ("base.js", "mlp.js", "preprocess.js", "latent.js", "mapview.js", "render/image.js", "render/items.js",
+           "modes/map.js", "modes/sliders.js", "modes/interpolate.js", "modes/draw.js", "modes/recommender.js",
+           "main.js")
+LIVE_CSS = ("live.css", "render/items.css")
+
+
+def _joined(files: tuple[str, ...]) -> str:
+    return "\n".join(f"/* ui/live_assets/{f} */\n" + (ASSETS / f).read_text(encoding="utf-8") for f in files)
+
+
 LIVE_COMPONENT = st.components.v2.component(
     COMPONENT_NAME,
-    css=(ASSETS / "live.css").read_text(encoding="utf-8"),
-    js=(ASSETS / "live.js").read_text(encoding="utf-8"),
+    css=_joined(LIVE_CSS),
+    js=_joined(LIVE_JS),
     isolate_styles=False,  # plain DOM, so outside checks find data-testid="live-latent-map" directly
 )
 
@@ -102,9 +123,16 @@ def _fallback(reason: str, show: bool) -> Live:
     return Live(ok=False, reason=reason)
 
 
-def _payload_or_fallback(model, name: str, show: bool) -> dict | Live:
+def _family_of(model_or_am) -> str | None:
+    """The ``family`` of the checkpoint JSON behind an ``ui.state.ActiveModel`` (None for a bare model: the
+    registry's default); the export takes the page's output head and renderer from that family."""
+    meta = getattr(model_or_am, "meta", None)
+    return meta.get("family") if isinstance(meta, dict) else None
+
+
+def _payload_or_fallback(model, name: str, show: bool, family: str | None = None) -> dict | Live:
     try:
-        return model_payload(model, name)
+        return model_payload(model, name, family)
     except LiveUnsupported as exc:
         return _fallback(str(exc), show)
 
@@ -126,17 +154,11 @@ def _state(key: str, name: str):
 
 
 def _floats(v, n: int | None = None) -> np.ndarray | None:
-    try:
-        a = np.asarray(v, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        return None
-    if (n is not None and a.size != n) or not np.all(np.isfinite(a)):
-        return None
-    return a
+    return floats(v, n)  # strictly a list of n finite numbers, bools refused, length checked first (#21)
 
 
 def _class(v, c: int) -> int | None:
-    return int(v) if isinstance(v, int) and 0 <= v < c else None
+    return class_index(v, c)  # an int, not a bool (#21)
 
 
 def map_extent(coords: np.ndarray, pad: float = 0.08, q: float = 0.5) -> list[float]:
@@ -190,7 +212,7 @@ def live_latent_map(model_or_am, coords, labels=None, axes=("z₁", "z₂"), *, 
     ``plane`` for d > 2). ``Live.click`` holds a click of this run ({"z", "xy", "y"}).
     ``overlays``: [{"type": "marker", "xy": [a, b], "color", "cross"} | {"type": "path", "xy": [[a, b], …]}]."""
     model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback)
+    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
     if isinstance(payload, Live):
         return payload
     data = {**_common(model, payload, "map", plane, y, class_names),
@@ -219,7 +241,7 @@ def live_decoder(model_or_am, z0, *, key: str, coords=None, labels=None, axes=("
     the z (and class) last released, reported once per release when ``report``; ``on_release(z, y)`` is
     called with them before the script reruns (a Streamlit callback: it may set other widgets' state)."""
     model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback)
+    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
     if isinstance(payload, Live):
         return payload
     d = int(model.latent_dim)
@@ -251,7 +273,7 @@ def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t
     lerp z(t) = (1-t) z0 + t z1 and slerp as vae_core.latent.slerp, both computed in the page.
     ``Live.t`` / ``Live.method``: the position and method last released."""
     model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback)
+    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
     if isinstance(payload, Live):
         return payload
     d = int(model.latent_dim)
@@ -267,7 +289,7 @@ def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t
     sc = res.get("scrub") if res is not None else None
     if isinstance(sc, dict):
         tt = sc.get("t")
-        if isinstance(tt, (int, float)) and 0 <= tt <= 1:
+        if is_number(tt) and 0 <= tt <= 1:
             out.t = float(tt)
         if sc.get("method") in ("lerp", "slerp"):
             out.method = sc["method"]
@@ -275,13 +297,14 @@ def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t
 
 
 def decode_ink(value) -> tuple[np.ndarray | None, int | None]:
-    """The drawing canvas the page sent ({"w", "h", "grey": base64 uint8, "y"}) -> ((H, W) uint8, class)."""
+    """The drawing canvas the page sent ({"w", "h", "grey": base64 uint8, "y"}) -> ((H, W) uint8, class).
+    Types are strict (a bool is not a size: #21) and the string's length is checked before it is decoded."""
     if not isinstance(value, dict):
         return None, None
     w, h, s = value.get("w"), value.get("h"), value.get("grey")
-    if not (isinstance(w, int) and isinstance(h, int) and isinstance(s, str)):
+    if not (strict_int(w) and strict_int(h) and isinstance(s, str)):
         return None, None
-    if not (0 < w <= MAX_CANVAS and 0 < h <= MAX_CANVAS):
+    if not (0 < w <= MAX_CANVAS and 0 < h <= MAX_CANVAS) or len(s) != 4 * -(-w * h // 3):
         return None, None
     try:
         raw = base64.b64decode(s, validate=True)
@@ -290,7 +313,7 @@ def decode_ink(value) -> tuple[np.ndarray | None, int | None]:
     if len(raw) != w * h:
         return None, None
     y = value.get("y")
-    return np.frombuffer(raw, np.uint8).reshape(h, w).copy(), (y if isinstance(y, int) else None)
+    return np.frombuffer(raw, np.uint8).reshape(h, w).copy(), (y if strict_int(y) else None)
 
 
 def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁", "z₂"), plane: dict | None = None,
@@ -303,7 +326,7 @@ def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁
     ``Live.y`` the class picked (CVAE). ``Live.ink`` is None before the first stroke and after Clear
     (``Live.cleared`` tells the two apart)."""
     model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback)
+    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
     if isinstance(payload, Live):
         return payload
     data = {**_common(model, payload, "draw", plane, y, class_names), "overlays": overlays or [],

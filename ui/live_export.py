@@ -18,9 +18,40 @@ import numpy as np
 import torch
 from torch import nn
 
+from vae_core import families
+
+PAGE_HEADS = ("sigmoid", "softmax")  # the output heads mlp.js implements (HEADS)
+PAGE_RENDERERS = ("image", "items")  # the renderers of live_assets/render/ (RENDERERS)
+
 
 class LiveUnsupported(Exception):
     """The page's MLP cannot run this model (the reason is the message)."""
+
+
+def family_view(family: str | None) -> dict:
+    """``{"family", "head", "renderer"}`` of the in-page model, from the registry's :class:`~vae_core.families.Family`
+    named ``family`` (a checkpoint JSON's ``family`` field; None = the registry's default, the digit VAE).
+    LiveUnsupported when the family is unknown or the page has no such head or renderer."""
+    try:
+        fam = families.get(family or families.DEFAULT_FAMILY)
+    except KeyError as exc:
+        raise LiveUnsupported(str(exc.args[0])) from None
+    if fam.head not in PAGE_HEADS:
+        raise LiveUnsupported(f"the page has no {fam.head!r} output head (family {fam.name})")
+    if fam.renderer not in PAGE_RENDERERS:
+        raise LiveUnsupported(f"the page cannot show a {fam.renderer!r} output (family {fam.name})")
+    return {"family": fam.name, "head": fam.head, "renderer": fam.renderer}
+
+
+def head_np(head: str, logits: np.ndarray) -> np.ndarray:
+    """The output head on (N, D) logits in float64 numpy, as mlp.js's HEADS: sigmoid per output, or softmax
+    over each row."""
+    if head == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-logits))
+    if head == "softmax":
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    raise LiveUnsupported(f"the page has no {head!r} output head")
 
 
 # ------------------------------------------------------------------ export
@@ -108,14 +139,16 @@ def _fingerprint(model) -> str:
     return h.hexdigest()[:16]
 
 
-def export_model(model, name: str = "model", check: bool = True) -> dict:
-    """The JSON payload the page builds its MLP from (see live.js ``buildModel``).
+def export_model(model, name: str = "model", check: bool = True, family: str | None = None) -> dict:
+    """The JSON payload the page builds its MLP from (see live_assets/mlp.js ``buildModel``).
 
     Layers are listed as ``{"in", "out", "wt": base64 of W.T (in x out, little-endian), "b", "act"}``;
     ``dtype`` is "float16" when every parameter is exactly a float16 number, else "float32". With
     ``check`` the payload is decoded again and run by :func:`reference_decode` / :func:`reference_encode`
-    against the model's own ``decode`` / ``encode``; a mismatch raises :class:`LiveUnsupported`.
+    against the model's own ``decode`` / ``encode``; a mismatch raises :class:`LiveUnsupported`. ``head`` and
+    ``renderer`` come from the registry entry of ``family`` (the checkpoint JSON's; None = the digit VAE).
     """
+    view = family_view(family)
     parts = _parts(model)
     params = _params(model)
     f16 = all(torch.equal(p.to(torch.float32).half().to(torch.float32), p.to(torch.float32)) for p in params)
@@ -131,6 +164,7 @@ def export_model(model, name: str = "model", check: bool = True) -> dict:
         "logvar": _layer(model.fc_logvar, {"name": "identity"}, dtype),
         "decoder": [_layer(lin, act, dtype) for lin, act in parts["decoder"]],
         "out": _layer(model.fc_out, _out_activation(model), dtype),
+        **view,
     }
     if getattr(model, "image_shape", None) is not None:  # the page draws H×W (a user's data set); else square
         payload["image_shape"] = [int(model.image_shape[0]), int(model.image_shape[1])]
@@ -189,10 +223,11 @@ def _with_label(payload: dict, v: np.ndarray, y) -> np.ndarray:
 
 
 def reference_decode(payload: dict, z, y=None) -> np.ndarray:
-    """Decode with the exported payload in float64 numpy: (N, input_dim) Bernoulli means."""
+    """Decode with the exported payload in float64 numpy: (N, input_dim) outputs of its head (Bernoulli means
+    for the digit VAE's sigmoid head)."""
     z = np.atleast_2d(np.asarray(z, dtype=np.float64))
     logits = _run([*payload["decoder"], payload["out"]], _with_label(payload, z, y), payload["dtype"])
-    return 1.0 / (1.0 + np.exp(-logits))
+    return head_np(payload.get("head", "sigmoid"), logits)
 
 
 def reference_encode(payload: dict, x, y=None) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +246,10 @@ def _check_payload(model, payload: dict) -> None:
     with torch.no_grad():
         ref = model.decode(z, y).double().numpy() if c else model.decode(z).double().numpy()
         mu, _ = model.encode(x, y[:4]) if c else model.encode(x)
-    err = float(np.abs(reference_decode(payload, z.numpy(), None if y is None else y.numpy()) - ref).max())
+    # the MLP is checked through the model's own decode, a Bernoulli mean: the sigmoid of the logits (the page then
+    # applies the family's head to the same logits)
+    mlp = {**payload, "head": "sigmoid"}
+    err = float(np.abs(reference_decode(mlp, z.numpy(), None if y is None else y.numpy()) - ref).max())
     if not err < 1e-4:
         raise LiveUnsupported(f"the page's MLP does not reproduce this model's decoder (max error {err:.2g})")
     mu_p, _ = reference_encode(payload, x.numpy(), None if y is None else y[:4].numpy())
@@ -223,16 +261,16 @@ def _check_payload(model, payload: dict) -> None:
 _EXPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def model_payload(model, name: str = "model") -> dict:
+def model_payload(model, name: str = "model", family: str | None = None) -> dict:
     """:func:`export_model`, cached per model object (and redone if its weights change in place)."""
-    version = tuple(p._version for p in model.parameters())
+    version = (tuple(p._version for p in model.parameters()), family)
     hit = _EXPORTS.get(model)
     if hit is not None and hit[0] == (name, version):
         if isinstance(hit[1], LiveUnsupported):
             raise hit[1]
         return hit[1]
     try:
-        out: dict | LiveUnsupported = export_model(model, name)
+        out: dict | LiveUnsupported = export_model(model, name, family=family)
     except LiveUnsupported as exc:
         out = exc
     _EXPORTS[model] = ((name, version), out)
@@ -241,10 +279,10 @@ def model_payload(model, name: str = "model") -> dict:
     return out
 
 
-def live_support(model) -> tuple[bool, str]:
+def live_support(model, family: str | None = None) -> tuple[bool, str]:
     """(True, "") if the page can run ``model``, else (False, the reason in words)."""
     try:
-        model_payload(model, "check")
+        model_payload(model, "check", family)
     except LiveUnsupported as exc:
         return False, str(exc)
     return True, ""

@@ -66,6 +66,9 @@ PAGES: tuple[PageSpec, ...] = (
              "does β > 1 give one factor per latent dimension? MIG against β, KL per dimension, traversals."),
     PageSpec("Beyond digits", "app_pages/generation_quality.py", "Generation Quality", ":material/grading:",
              "MNIST-specific FID and Inception Score of every model's prior samples, with sanity references."),
+    PageSpec("Beyond digits", "app_pages/recommender.py", "Recommender", ":material/movie:",
+             "Mult-VAE over MovieLens-100k: users on a latent map, top-10 movies decoded in the page, your own "
+             "picks encoded live, the β story and two baselines."),
 )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from ui.compute.sliders import code_from_sliders, pct, slider_setting
+from ui.fmt import example_noun
 from ui.images import to_image
 from ui.plots import add_marker, latent_scatter, map_coords, selected_indices, to_map
 from ui.state import BY_MODEL_KEY, ActiveModel
@@ -93,14 +94,14 @@ def map_sample(am: ActiveModel) -> tuple[np.ndarray, np.ndarray, list[str], np.n
 # ----------------------------------------------------------------------------- live part (fragment)
 @st.fragment
 def panel(am: ActiveModel) -> None:
-    d = am.latent_dim
+    d, w = am.latent_dim, example_noun(am.dataset_name)
     names = am.data().label_names
     c_img, c_ctl = st.columns([1, 1.75], gap="medium")
     with c_ctl:
         if d > 2:
             st.toggle("Steer along principal directions of the posterior means", key="ds_pca", on_change=on_mode,
                       args=(am,),
-                      help="The sliders then move z along the principal axes of the test digits' means (PC1 = the "
+                      help=f"The sliders then move z along the principal axes of the test {w}s' means (PC1 = the "
                            "direction in which the codes vary most), in units of each axis' standard deviation. The "
                            "current code is kept when you switch.")
         y_cls = None
@@ -134,7 +135,7 @@ def panel(am: ActiveModel) -> None:
                 hlp = None
                 if d > 2 and not active[i]:
                     label += " · off"
-                    hlp = ("Inactive: this coordinate of μ barely varies across test digits (Var < 0.01) — the KL term "
+                    hlp = (f"Inactive: this coordinate of μ barely varies across test {w}s (Var < 0.01) — the KL term "
                            "switched it off, so the decoder mostly ignores it.")
             vals[i] = cols[i % ncols].slider(label, -LIM, LIM, step=STEP, key=key, format="%.2f", help=hlp)
         z = code_from_sliders(vals, am.pca() if steer else None)
@@ -174,11 +175,11 @@ def panel(am: ActiveModel) -> None:
         if d > 2:
             st.caption(f"{MAP_POINTS:,} test means projected on their first two principal directions; ✕ = the "
                        "current z, projected the same way (codes that differ only in the other directions land on "
-                       "the same spot). Click a dot to jump to that digit's code.")
+                       f"the same spot). Click a dot to jump to that {w}'s code.")
         elif am.conditional:
             st.caption(f"{MAP_POINTS:,} test means; ✕ = the current z. In a CVAE the class comes from the menu "
-                       "above, so z only sets the style the chosen digit is drawn in. Click a dot to jump to its "
+                       f"above, so z only sets the style the chosen {w} is drawn in. Click a dot to jump to its "
                        "code.")
         else:
             st.caption(f"{MAP_POINTS:,} test means; ✕ = the current z. Move it into a cluster and the decoder "
-                       "draws that digit; between clusters it draws a blend. Click a dot to jump to its code.")
+                       f"draws that {w}; between clusters it draws a blend. Click a dot to jump to its code.")

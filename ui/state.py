@@ -75,7 +75,8 @@ class ActiveModel:
         if self.is_user_data:  # the data set the model's JSON names, found by its SHA-256 (ui.byo)
             from ui.byo import user_split
 
-            return user_split((self.meta.get("dataset") or {}).get("sha256"), split)
+            ds = self.meta.get("dataset") or {}
+            return user_split(ds.get("sha256"), split, ds.get("file"))
         return get_data(split, self.dataset_name)
 
     def projection(self, method: str = "pca", n: int | None = None):

@@ -122,12 +122,13 @@ class DataSpec:
     # the same checks as every upload (for a remote VAE_CLUSTER the data folder must be shared with the workers)
     path: str | None = None
     sha256: str | None = None
+    file_name: str | None = None  # the user's name of the file (for the descriptions; the stored one is its hash)
 
     def load(self):
         if self.path is not None:
             from .digits.user_data import UserDataError, load_user_data
 
-            ud = load_user_data(self.path)
+            ud = load_user_data(self.path, self.file_name)
             if self.sha256 is not None and ud.sha256 != self.sha256:
                 raise UserDataError("the stored data set file changed since the training was asked for")
             train, test = ud.split()
@@ -265,12 +266,32 @@ def _owner_key(owner: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- in the worker
+def _busy_on_host(dask_scheduler, host: str) -> int:
+    """Tasks being processed now by the workers on ``host`` (run on the scheduler)."""
+    return sum(len(ws.processing) for ws in dask_scheduler.workers.values() if ws.host == host)
+
+
+def job_threads(client, worker) -> int:
+    """Torch threads for a job: the cores of its machine shared by the jobs running there now (this one included),
+    at least 1.  A lone training gets every core (at the workers' low priority the web server still comes first),
+    two at once one each on this 2-core machine.  ``VAE_WORKER_THREADS`` fixes the number instead."""
+    fixed = int(os.environ.get("VAE_WORKER_THREADS", "0") or 0)
+    if fixed > 0:
+        return fixed
+    try:
+        busy = client.run_on_scheduler(_busy_on_host, host=worker.address.rsplit("://", 1)[-1].rsplit(":", 1)[0])
+    except Exception:  # noqa: BLE001 - no answer: assume the worst, every slot busy
+        busy = n_workers()
+    return max(1, (os.cpu_count() or 1) // max(1, int(busy)))
+
+
 def _run_job(spec: dict) -> dict:
     """The task a worker runs: load the data, train the models in lockstep, publish progress, return the weights."""
     from distributed import get_client, get_worker
 
     lower_priority()
     client = get_client()
+    torch.set_num_threads(job_threads(client, get_worker()))  # a config's own num_threads still wins per step
     p = spec["prefix"]
     head = {"status": "running", "message": "", "progress": 0.0, "started": time.time(), "finished": None,
             "counts": [0] * len(spec["members"]), "data": spec["data_description"], "n_train": 0,

@@ -143,3 +143,83 @@ def test_import_a_pytorch_examples_model_in_the_page(byo_dir, tmp_path):
         assert (model.decode(z) - torch_model.decode(z)).abs().max().item() <= 1e-5
     for page in EXPLORE:
         _visit(at, page)
+
+
+def test_beta_lab_sweep_on_your_own_data(byo_dir, tmp_path):
+    """The β/KL Lab trains its sweep on the sidebar model's data set (8×8 digits), evaluates and draws it on that
+    data set's test split, and hands the models to the other pages with the data set recorded."""
+    from vae_core.digits.cli import main
+    from vae_core.jobs import get_manager
+
+    sk_digits_npz(tmp_path / "digits8.npz")
+    assert main(["--data", str(tmp_path / "digits8.npz"), "--latent-dim", "2", "--hidden-dims", "16", "--epochs",
+                 "1", "--iwae-k", "0", "--out", str(byo_dir / "d8")]) == 0
+    at = _visit(_open("saved/d8"), "app_pages/beta_lab.py")
+    at.radio(key="lab_source").set_value("Train a sweep here").run()
+    ok(at)
+    assert at.radio(key="lab_data").value == "user"
+    at.multiselect(key="lab_betas").set_value([0.5, 4.0])
+    at.number_input(key="lab_epochs").set_value(2)
+    [b for b in at.button if b.label == "Train the sweep"][0].click().run()
+    ok(at)
+    job = get_manager().get(at.session_state["lab_job"])
+    assert "digits8.npz" in job.snapshot()["data"]
+    deadline = time.time() + 120
+    while job.active and time.time() < deadline:
+        time.sleep(0.2)
+    assert job.status == "done", job.message
+    at.run()
+    ok(at)
+    assert job.snapshot()["n_train"] == 1438
+    at.button(key="lab_use").click().run()
+    ok(at)
+    names = [k for k in at.session_state["session_models"] if k.startswith("lab-")]
+    assert len(names) == 2
+    model, meta = at.session_state["session_models"][names[0]]
+    assert meta["dataset"]["sha256"] == load_sha(tmp_path / "digits8.npz") and model.image_shape == (8, 8)
+    at.run()  # the sidebar's picker now lists them
+    at.selectbox(key="model_key").set_value(f"session/{names[0]}").run()
+    ok(at)
+    for page in EXPLORE:
+        _visit(at, page)
+
+
+def load_sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_import_an_mlp_layout_and_a_misfit_in_the_page(byo_dir, tmp_path):
+    """The mlp layout with its JSON through the page (decodes as torch), then a state dict that does not fit
+    the layout: the refusal names the tensor, as plain text, and nothing is added."""
+    from safetensors.torch import save_file
+    from torch import nn
+
+    torch.manual_seed(2)
+    net = nn.ModuleDict({"e0": nn.Linear(784, 48), "mu": nn.Linear(48, 4), "lv": nn.Linear(48, 4),
+                         "d0": nn.Linear(4, 48), "out": nn.Linear(48, 784)})
+    save_file(net.state_dict(), str(tmp_path / "mine.safetensors"))
+    layout = json.dumps({"encoder": ["e0"], "mu": "mu", "logvar": "lv", "decoder": ["d0"], "output": "out",
+                         "activation": "elu"}).encode()
+    at = _visit(_open(), TM)
+    at.selectbox(key="imp_layout").set_value("mlp").run()
+    at.file_uploader(key="imp_j").upload("layout.json", layout, "application/json").run()
+    at.file_uploader(key="imp_w").upload("mine.safetensors", (tmp_path / "mine.safetensors").read_bytes(),
+                                         "application/octet-stream").run()
+    ok(at)
+    assert any("784-48-4 VAE (elu)" in s.value.replace("\\", "") for s in at.success)
+    model, meta = at.session_state["session_models"]["mine"]
+    z = torch.randn(32, 4)
+    with torch.no_grad():
+        want = torch.sigmoid(net["out"](torch.nn.functional.elu(net["d0"](z))))
+        assert (model.decode(z) - want).abs().max().item() <= 1e-5
+    bad = {k: v.clone() for k, v in net.state_dict().items()}
+    bad["d0.weight"] = torch.zeros(48, 5)
+    save_file(bad, str(tmp_path / "bad.safetensors"))
+    at.file_uploader(key="imp_w").upload("bad.safetensors", (tmp_path / "bad.safetensors").read_bytes(),
+                                         "application/octet-stream").run()
+    ok(at)
+    err = " ".join(e.value.replace("\\", "") for e in at.error)
+    assert "This import was refused" in err and "do not mirror" in err
+    assert list(at.session_state["session_models"]) == ["mine"]

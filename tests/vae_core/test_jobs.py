@@ -227,3 +227,30 @@ def test_parse_hidden_dims_accepts(text, dims):
 def test_parse_hidden_dims_refuses(text, words):
     with pytest.raises(ValueError, match=words):
         parse_hidden_dims(text)
+
+
+def test_a_lone_job_gets_the_machines_cores_and_two_jobs_share_them(client, monkeypatch):
+    """job_threads: every core for a lone training, the cores split between trainings running at once (this test
+    machine: 2 cores, 2 worker slots); VAE_WORKER_THREADS fixes it."""
+    from distributed import Event, get_client, get_worker
+
+    def threads():
+        return jobs.job_threads(get_client(), get_worker())
+
+    def hold(name):
+        Event(name, client=get_client()).wait(30)
+
+    cores = os.cpu_count() or 1
+    assert client.submit(threads, pure=False).result(30) == cores  # alone on the machine
+    ev = Event(f"threads-{uuid.uuid4().hex[:8]}", client=client)
+    held = client.submit(hold, ev.name, pure=False)  # another training is running
+    try:
+        deadline = time.monotonic() + 10
+        while not any(client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.submit(threads, pure=False).result(30) == max(1, cores // 2)
+    finally:
+        ev.set()
+        held.result(30)
+    monkeypatch.setenv("VAE_WORKER_THREADS", "3")
+    assert jobs.job_threads(None, None) == 3

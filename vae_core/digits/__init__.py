@@ -7,6 +7,9 @@
 * ``evaluate``    -- test -ELBO and IWAE bounds in bounded memory (``python -m vae_core evaluate``);
 * ``sample``      -- prior samples of image models as a PNG grid (``python -m vae_core sample``);
 * ``data`` / ``drawing`` -- where digits come from; a drawing or an upload as a digit;
+* ``user_data`` / ``import_model`` -- a user's own data set (.npz / .npy / .zip of class folders, checked and
+  capped) and a VAE trained elsewhere imported from its safetensors state dict (``python -m vae_core
+  import-model``);
 * ``analysis``    -- the β/KL Lab: rate and distortion, posterior collapse;
 * ``quality``     -- the MNIST classifier (family ``mnist-classifier``) and FID / IS of prior samples;
 * ``applications`` (package) -- anomaly scores and OOD sets, inpainting, editing, compression, q(z|x) of one

@@ -167,8 +167,18 @@ def run(args: argparse.Namespace) -> int:
 
     model, meta = load_checkpoint(args.checkpoint)
     likelihood = args.likelihood or meta.get("likelihood", "bernoulli")
-    test = load_dataset(meta.get("dataset", {}).get("name", "mnist"), "test",
-                        root=args.data_dir or os.environ.get("VAE_DATA_DIR"))
+    if meta.get("dataset", {}).get("name") == "user":  # a user's data set (#19), stored beside the checkpoint
+        from .user_data import DATA_SUBDIR, find_dataset, load_user_data
+
+        ds = meta["dataset"]
+        stored = find_dataset(ds.get("sha256"), [Path(args.checkpoint).parent / DATA_SUBDIR])
+        if stored is None:
+            raise SystemExit(f"error: the data set this model was trained on ({ds.get('file')}) is not in "
+                             f"{Path(args.checkpoint).parent / DATA_SUBDIR}")
+        test = load_user_data(stored, ds.get("file")).split()[1]
+    else:
+        test = load_dataset(meta.get("dataset", {}).get("name", "mnist"), "test",
+                            root=args.data_dir or os.environ.get("VAE_DATA_DIR"))
     x, y = test.images, test.labels
     if args.n:
         x, y = x[:args.n], y[:args.n]

@@ -57,10 +57,11 @@ def sample_images(path: str, args: argparse.Namespace, family: str = "mlp-vae") 
     from .quality import prior_samples
 
     model, meta, side = load_image_model(path, family)
-    x = prior_samples(model, args.n, seed=args.seed).reshape(args.n, side, side).numpy()
+    h, w = getattr(model, "image_shape", None) or (side, side)  # a user's data set's H×W (#19)
+    x = prior_samples(model, args.n, seed=args.seed).reshape(args.n, h, w).numpy()
     out = Path(args.out)
-    atomic_write_bytes(out, grid_png(x, scale=2 if side == 28 else 1))
-    print(f"wrote {args.n} prior samples of {meta.get('name') or Path(path).name} ({side}x{side} pixels, "
+    atomic_write_bytes(out, grid_png(x, scale=2 if max(h, w) <= 28 else 1))
+    print(f"wrote {args.n} prior samples of {meta.get('name') or Path(path).name} ({h}x{w} pixels, "
           f"Bernoulli means) to {out}")
     return 0
 

@@ -7,6 +7,7 @@ NDCG@100 recorded at every epoch with its beta (the paper's Fig. 1), the best-va
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -66,8 +67,6 @@ def test_metrics(model: MultVAE, sp: D.Split) -> dict:
 
 def main(argv=None) -> int:
     """Alias of ``python -m vae_core train --family mult-vae ARGV`` (also takes the old --latent, --hidden, --dtype)."""
-    import sys
-
     from ..command import train as train_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -87,7 +86,11 @@ def run(a: argparse.Namespace) -> int:
         raise SystemExit("a Mult-VAE has one hidden layer: --hidden-dims N")
     hidden = a.hidden_dims[0]
     torch.set_num_threads(max(1, a.threads))
-    r = D.load_ratings()
+    try:
+        r = D.load_ratings()
+    except D.DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     sp = D.split(r)
     t0 = time.time()
     model, info = train(sp, a.latent_dim, hidden, a.likelihood, a.epochs, a.anneal_to, a.lr, batch=a.batch_size,

@@ -135,6 +135,14 @@ def test_train_cli_on_your_own_data(tmp_path):
     assert mu.shape == (5, 2) and logvar.shape == (5, 2)
     assert find_dataset(ud.sha256, [out.parent / "datasets"]) is not None  # where the app finds the data
     assert json.loads(out.with_suffix(".json").read_text())["dataset"]["image_shape"] == [8, 8]
+    from vae_core.command import sample as sample_main  # prior samples drawn at the data's 8×8
+
+    assert sample_main([str(out), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert Image.open(tmp_path / "s.png").size == (38, 38)  # 2×2 cells of 8 px + 1-px lines, (2·9 + 1)·2
+    from vae_core.digits.evaluate import main as evaluation_main  # the test split of the stored copy
+
+    assert evaluation_main([str(out), "--k", "5", "--json-out", str(tmp_path / "e.json")]) == 0
+    assert "my.npz: 1,797 images of 8×8" in json.loads((tmp_path / "e.json").read_text())["data"]
 
 
 def test_cli_refuses_a_bad_file_with_its_reason(tmp_path):

@@ -164,3 +164,78 @@ def test_shipped_z200_beats_baselines():
     assert nd >= 0.95 * b["ease"]["ndcg@100"]
     bern = json.loads((CK / "movielens-bernoulli-z200.json").read_text())
     assert bern["metrics"]["baselines"] == b  # same run
+
+
+def test_ties_are_ranked_by_column():
+    s = np.array([[1.0, 2.0, 2.0, 2.0, 0.0]])
+    f = np.zeros((1, 5), int)
+    h = np.array([[0, 0, 0, 1, 0]])
+    # ranking 1, 2, 3 (tied, by column), 0, 4: the held-out item 3 is third
+    assert recall_at_k(s, f, h, 2)[0] == 0.0 and recall_at_k(s, f, h, 3)[0] == 1.0
+    assert ndcg_at_k(s, f, h, 5)[0] == pytest.approx(1 / math.log2(4))
+
+
+def _ratings(titles: dict) -> D.Ratings:
+    return D.Ratings(np.array([1]), np.array([1]), np.array([5.0]), titles, {i: [] for i in titles}, "test copy")
+
+
+def test_catalog_names_items_the_data_lacks_and_unknown_titles():
+    from vae_core.recommender import explore as E
+
+    r = _ratings({1: "A (1990)", 2: "B (1991)", 3: "A (1990)"})
+    cat = E.catalog(r, [3, 1, 2])
+    assert cat.labels == ["A (1990) · id 3", "A (1990) · id 1", "B (1991)"]  # duplicates told apart
+    assert E.columns_for(["B (1991)", "A (1990) · id 1"], cat) == [2, 1]
+    with pytest.raises(D.DataError, match=r"unknown title: Nope \(2000\) \(not among the 3 movies"):
+        E.columns_for(["Nope (2000)"], cat)
+    assert E.resolve_pasted("b (1991)\n\n  Nope  \n", cat) == (["B (1991)"], ["Nope"])
+    with pytest.raises(D.DataError, match=r"item_ids name 2 movies that the installed MovieLens copy \(test copy\)"):
+        E.catalog(r, [1, 7, 8])
+
+
+def test_train_cli_entry_writes_a_loadable_checkpoint_with_the_issue_fields(tmp_path, monkeypatch):
+    """vae_core.recommender.train:main(argv) (the old flags, an alias of python -m vae_core train --family mult-vae,
+    whose registered train is run(args)), on a tiny synthetic data set."""
+    from vae_core.recommender import train as T
+
+    rng = np.random.default_rng(0)
+    n_users, n_items = 260, 40
+    users = np.repeat(np.arange(1, n_users + 1), 8)
+    items = rng.integers(1, n_items + 1, len(users))
+    r = D.Ratings(users, items, np.full(len(users), 5.0), {i: f"m{i}" for i in range(1, n_items + 1)},
+                  {i: [] for i in range(1, n_items + 1)}, "synthetic")
+    monkeypatch.setattr(D, "load_ratings", lambda folder=None: r)
+    assert families.get("mult-vae").resolve("train") is T.run
+    assert T.main(["--latent", "2", "--hidden", "16", "--epochs", "2", "--out", str(tmp_path / "m")]) == 0
+    model, meta = families.load(tmp_path / "m")
+    assert meta["command"] == f"python -m vae_core train --family mult-vae --latent-dim 2 --hidden-dims 16 " \
+                              f"--epochs 2 --out {tmp_path / 'm'}" and meta["recipe"]["latent_dim"] == 2
+    for k in ("family", "item_ids", "test_users", "rating_threshold", "metrics", "recipe", "beta_curve"):
+        assert k in meta, k
+    assert meta["family"] == "mult-vae" and len(meta["item_ids"]) == model.n_items
+    assert set(meta["metrics"]["test"]) == {"recall@20", "recall@50", "ndcg@100"}
+    mu, lv = model.encode(torch.zeros(3, model.n_items).index_fill_(1, torch.tensor([0]), 1.0))
+    assert mu.shape == lv.shape == (3, 2) and model.decode_logits(mu).shape == (3, model.n_items)
+
+
+def test_train_cli_without_data_says_how_to_get_it(monkeypatch, capsys):
+    from vae_core.recommender import train as T
+
+    monkeypatch.setattr(D, "recbole_folder", lambda: None)
+    monkeypatch.setattr(D, "grouplens_folder", lambda: None)
+    assert T.main(["--out", "/nonexistent/x"]) == 2
+    assert "MovieLens-100k is not installed" in capsys.readouterr().err
+
+
+def test_checkpoint_json_edited_to_other_item_ids_is_refused_on_load(tmp_path):
+    m = MultVAE(10, 8, 2)
+    save_multvae(tmp_path / "m", m, {"item_ids": list(range(10))})
+    meta = json.loads((tmp_path / "m.json").read_text())
+    meta["item_ids"] = list(range(11))
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="item_ids list 11 ids .* but the model scores 10 items"):
+        families.load(tmp_path / "m")
+    meta["item_ids"] = [0] * 10
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"\(1 distinct\)"):
+        families.load(tmp_path / "m")
