@@ -309,6 +309,24 @@ def _warm_up() -> None:
         Trainer(torch.rand(8, 784), TrainConfig(latent_dim=2, hidden_dims=(8,), epochs=1, batch_size=8)).step()
 
 
+def _tune_malloc() -> None:
+    """Undo, in a worker, what Dask's nanny sets for it (``MALLOC_TRIM_THRESHOLD_=65536``, which also switches glibc's
+    dynamic mmap threshold off): every tensor above 128 KiB (a batch of 128 images is 400 KB) was then mmap-ed and
+    unmapped again at each step.  glibc's own steady state for large blocks instead: 32 MiB mmap threshold (its
+    dynamic maximum), trimming beyond twice that (``python -m bench.train_throughput --worker`` measures it)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(name)
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+
+
 def dask_setup(server) -> None:
     """Dask's preload hook (``--preload vae_core.jobs``, ``--preload-nanny vae_core.jobs``): every process of an
     embedded engine ends with its app server; a worker also lowers its priority and warms torch up."""
@@ -316,6 +334,7 @@ def dask_setup(server) -> None:
 
     _watch_parent()
     if isinstance(server, Worker):
+        _tune_malloc()
         lower_priority()
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
 
