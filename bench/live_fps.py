@@ -4,7 +4,7 @@ Starts a Streamlit server on tests/browser/live_harness_app.py (the live map alo
 digits on it; or ``--app`` for the app's own Latent Map page), opens ``--sessions`` browser pages and
 moves the pointer back and forth over each map for ``--seconds``. The figures come from the page's own
 clock: every frame the component draws is stamped with performance.now() and its decode+draw time
-(root.__live in ui/live_assets/live.js). Reports, per model:
+(root.__live, set by record() in ui/live_assets/base.js). Reports, per model:
 
 * frames drawn per second during the sweep (frames / sweep time, per session) and the p95 gap between
   frames;

@@ -66,10 +66,11 @@ def cpu_times(server: psutil.Process) -> tuple[float, float]:
 
 
 def rss_mb(server: psutil.Process) -> tuple[float, list[float]]:
-    """Resident MB of the server process and of each of its descendants (the embedded engine's workers)."""
+    """Unique memory (USS: what the process alone holds; its RSS also counts the torch libraries every process maps
+    and shares) of the server process and of each of its descendants (the embedded engine's processes), MB."""
     def rss(p: psutil.Process) -> float:
         try:
-            return p.memory_info().rss / 2**20
+            return p.memory_full_info().uss / 2**20
         except psutil.Error:
             return 0.0
     return rss(server), sorted((rss(c) for c in server.children(recursive=True)), reverse=True)
@@ -122,7 +123,7 @@ def main() -> int:
     print(f"during the {wall:.0f} s with training: server process {server_cpu:.1f} CPU s, engine processes "
           f"{worker_cpu:.1f} CPU s; the training was {'still' if still else 'no longer'} running at the end")
     for label, (srv, kids) in (("idle", mem_idle), ("training", mem_busy)):
-        print(f"RSS {label}: server {srv:,.0f} MB; engine processes " + ", ".join(f"{k:,.0f}" for k in kids) + " MB")
+        print(f"USS {label}: server {srv:,.0f} MB; engine processes " + ", ".join(f"{k:,.0f}" for k in kids) + " MB")
     print(f"slider_p95_idle_ms={a:.0f} slider_p95_training_ms={b:.0f} ratio={b / a:.2f} "
           f"worker_separate={'yes' if separate else 'no'}")
     return 0

@@ -139,8 +139,10 @@ def worker_rounds(images: torch.Tensor, repeats: int, threads: int) -> None:
     cfg = TrainConfig(latent_dim=20, hidden_dims=(400,), batch_size=BATCH, epochs=1, seed=0, num_threads=threads,
                       log_every=1000)
     mgr = JobManager(max_running=1, namespace=f"bench-throughput-{time.time_ns()}")
+    mgr.client.wait_for_workers(1, timeout=120)
+    time.sleep(5)  # the workers' torch warm-up (vae_core.jobs.dask_setup) is not this bench's business
     here, there = [], []
-    for r in range(repeats):
+    for r in range(-1, repeats):  # round 0 (printed as "warm-up") is not counted
         for where in (("here", "engine") if r % 2 == 0 else ("engine", "here")):
             if where == "here":
                 t = Trainer(images, cfg)
@@ -152,7 +154,11 @@ def worker_rounds(images: torch.Tensor, repeats: int, threads: int) -> None:
                 job.wait(600)
                 assert job.status == "done", job.message
                 there.append(job.members[0].result.samples_per_s)
-        print(f"round {r + 1}: in this process {here[-1]:,.0f}, job on the engine {there[-1]:,.0f} samples/s")
+        print(f"round {r + 1 if r >= 0 else 'warm-up'}: in this process {here[-1]:,.0f}, job on the engine "
+              f"{there[-1]:,.0f} samples/s")
+        if r < 0:
+            here.clear()
+            there.clear()
     ratios = [b / a for a, b in zip(here, there, strict=True)]
     print(f"job on the engine / in-process: {statistics.median(ratios):.2f}x (median of per-round ratios; "
           f"range {min(ratios):.2f}-{max(ratios):.2f}x); medians {statistics.median(there):,.0f} vs "

@@ -24,6 +24,9 @@ Modules (pages import the ones they use, e.g. ``from ui.images import to_image``
 - ``family_models`` the one cached loader of a checkpoint of any family (the registry picks the loader)
 - ``seq_models``   the text and molecule VAEs of the "Beyond digits" pages, their corpora and encodings
 - ``text``         text from users and files shown as plain text
+- ``owner``        who owns a browser's work: the owner secret in a cookie (never in a URL), job owners, who may
+                   delete a saved model (#21)
+- ``component_values`` strict checks and size caps for every value an in-page component sends back (#21)
 - ``formula``      a formula beside the number it gives (the theory pages' rows)
 
 Importing ``ui`` has no side effects on torch (grad mode is per thread; the engine's evaluation functions run

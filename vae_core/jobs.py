@@ -2,7 +2,8 @@
 
 A job trains one or more models (the β/KL Lab trains a sweep in lockstep, one step of each model in turn, so
 their curves advance together) in a **worker process** of a Dask cluster, never in the web server: by default
-an embedded ``LocalCluster`` started on first use (one worker process per training slot, one thread each);
+an embedded cluster started on first use (:class:`EmbeddedCluster`: Dask's own scheduler and worker processes as
+children of the app server, one worker process per training slot, one thread each);
 ``VAE_CLUSTER=tcp://host:port`` connects to an existing scheduler instead (its workers need this repository on
 their ``PYTHONPATH`` and ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0`` on the scheduler, so that a job
 whose worker died is reported, not restarted).  Nothing here imports Streamlit: a page polls ``job.snapshot()``.
@@ -42,8 +43,10 @@ import atexit
 import contextlib
 import dataclasses
 import hashlib
+import json
 import logging
 import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -147,38 +150,104 @@ _client = None
 _cluster = None
 _registered: list[bool] = []
 
+# the settings every process of the engine runs with (the scheduler's and the workers' environment)
+ENGINE_CONFIG = {
+    "distributed.scheduler.allowed-failures": 0,  # a job whose worker died fails; it is not started again
+    "distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
+    "distributed.worker.memory.pause": False, "distributed.worker.memory.terminate": 0.95,
+    "distributed.worker.daemon": True,
+    "distributed.admin.large-graph-warning-threshold": "100MB",
+}
+PARENT_ENV = "VAE_ENGINE_PARENT"  # the app server's pid, in the environment of an embedded engine's processes
+
 
 def _dask_config() -> None:
     import dask
 
-    dask.config.set({
-        "distributed.scheduler.allowed-failures": 0,  # a job whose worker died fails; it is not started again
-        "distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
-        "distributed.worker.memory.pause": False, "distributed.worker.memory.terminate": 0.95,
-        "distributed.worker.daemon": True,
-        "distributed.admin.large-graph-warning-threshold": "100MB",
-    })
+    dask.config.set(ENGINE_CONFIG)
 
 
-def _spawn_without_main() -> None:
-    """Worker processes are started with multiprocessing's "spawn", which imports the parent's ``__main__`` in
-    the child: under Streamlit that is the app script itself (run as ``__main__``), so every worker would run the
-    app, which starts a cluster... The workers need nothing from ``__main__`` (tasks are functions of vae_core),
-    so this process's spawns skip that import."""
-    import multiprocessing.spawn as spawn
+def _config_env() -> dict[str, str]:
+    """ENGINE_CONFIG as Dask's environment variables (DASK_DISTRIBUTED__WORKER__MEMORY__TARGET=False, ...)."""
+    return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+            for key, value in ENGINE_CONFIG.items()}
 
-    if getattr(spawn.get_preparation_data, "_vae_no_main", False):
+
+class EmbeddedCluster:
+    """The default engine: Dask's own ``dask scheduler`` and ``dask worker`` processes (the README's "Serving a
+    class" commands) started as children of the app server, one worker process per training slot.
+
+    Not a ``LocalCluster``: that runs the scheduler inside the web server's process, where its bookkeeping of
+    every job's progress shares the server's GIL with the pages (``python -m bench.train_isolation``: slider p95
+    ratio 2.3-2.7 with the scheduler in the server, 1.8 with it outside).  The processes end with the server:
+    ``close`` on a normal exit, and each process watches the server's pid (``PARENT_ENV``) and ends its process
+    group when the server is gone, also after a ``kill -9`` that no exit handler sees."""
+
+    def __init__(self, n_workers: int, memory_limit: str) -> None:
+        import sys
+        import tempfile
+
+        root = str(Path(__file__).resolve().parent.parent)
+        self.dir = Path(tempfile.mkdtemp(prefix="vae-engine-"))
+        sched_file = self.dir / "scheduler.json"
+        env = {**os.environ, **_config_env(), PARENT_ENV: str(os.getpid()),
+               "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+        dask = [sys.executable, "-m", "dask"]
+        self.log = self.dir / "engine.log"
+        self.procs = []
+        with self.log.open("ab") as out:
+            def start(args: list[str]):
+                self.procs.append(subprocess.Popen(dask + args, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+
+            start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
+                   str(sched_file), "--preload", "vae_core.jobs"])
+            deadline = time.monotonic() + 60
+            while not sched_file.is_file():
+                if self.procs[0].poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError(f"the training engine's scheduler did not start (see {self.log})")
+                time.sleep(0.05)
+            start(["worker", "--scheduler-file", str(sched_file), "--host", "127.0.0.1", "--nworkers",
+                   str(n_workers), "--nthreads", "1", "--memory-limit", memory_limit, "--no-dashboard",
+                   "--death-timeout", "60", "--preload", "vae_core.jobs", "--preload-nanny", "vae_core.jobs"])
+        self.address = json.loads(sched_file.read_text())["address"]
+
+    def close(self) -> None:
+        import signal
+
+        for p in reversed(self.procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=5)
+        self.procs = []
+
+
+def _watch_parent() -> None:
+    """In a process of an embedded engine: end this process's group once the app server that started it is gone."""
+    parent = int(os.environ.get(PARENT_ENV, "0") or 0)
+    if not parent or any(t.name == "vae-parent-watch" for t in threading.enumerate()):
         return
-    original = spawn.get_preparation_data
 
-    def get_preparation_data(name):
-        data = original(name)
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-        return data
+    def watch() -> None:
+        import signal
 
-    get_preparation_data._vae_no_main = True
-    spawn.get_preparation_data = get_preparation_data
+        while True:
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os.killpg(os.getpgid(0), signal.SIGKILL)
+            except PermissionError:  # a pid reused by another user's process: the server is gone too
+                os.killpg(os.getpgid(0), signal.SIGKILL)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="vae-parent-watch", daemon=True).start()
 
 
 def n_workers() -> int:
@@ -186,24 +255,21 @@ def n_workers() -> int:
 
 
 def engine():
-    """The process-wide Dask client: to ``VAE_CLUSTER`` if set, else to an embedded LocalCluster started now."""
+    """The process-wide Dask client: to ``VAE_CLUSTER`` if set, else to an :class:`EmbeddedCluster` started now."""
     global _client, _cluster
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     with _engine_lock:
         if _client is not None and _client.status == "running":
             return _client
         _dask_config()
         addr = os.environ.get("VAE_CLUSTER", "").strip()
-        if addr:
-            _client = Client(addr, direct_to_workers=True, set_as_default=False, timeout="20s")
-        else:
-            _spawn_without_main()
-            _cluster = LocalCluster(
-                n_workers=n_workers(), threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=":0", memory_limit=os.environ.get("VAE_WORKER_MEMORY", "3GiB"),
-                silence_logs=logging.ERROR, preload=["vae_core.jobs"])
-            _client = Client(_cluster, direct_to_workers=True, set_as_default=False)
+        if not addr:
+            if _cluster is not None:
+                _cluster.close()
+            _cluster = EmbeddedCluster(n_workers(), os.environ.get("VAE_WORKER_MEMORY", "3GiB"))
+            addr = _cluster.address
+        _client = Client(addr, direct_to_workers=True, set_as_default=False, timeout="60s")
         if not _registered:
             atexit.register(close_engine)
             _registered.append(True)
@@ -213,10 +279,11 @@ def engine():
 def close_engine() -> None:
     global _client, _cluster
     with _engine_lock:
-        for x in (_client, _cluster):
-            if x is not None:
-                with contextlib.suppress(Exception):  # shutting down: nothing left to tell
-                    x.close()
+        if _client is not None:
+            with contextlib.suppress(Exception):  # shutting down: nothing left to tell
+                _client.close()
+        if _cluster is not None:
+            _cluster.close()
         _client = _cluster = None
 
 
@@ -242,9 +309,34 @@ def _warm_up() -> None:
         Trainer(torch.rand(8, 784), TrainConfig(latent_dim=2, hidden_dims=(8,), epochs=1, batch_size=8)).step()
 
 
-def dask_setup(worker) -> None:  # noqa: ARG001 - Dask's preload hook: runs in each embedded worker at start
-    lower_priority()
-    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+def _tune_malloc() -> None:
+    """Undo, in a worker, what Dask's nanny sets for it (``MALLOC_TRIM_THRESHOLD_=65536``, which also switches glibc's
+    dynamic mmap threshold off): every tensor above 128 KiB (a batch of 128 images is 400 KB) was then mmap-ed and
+    unmapped again at each step.  glibc's own steady state for large blocks instead: 32 MiB mmap threshold (its
+    dynamic maximum), trimming beyond twice that (``python -m bench.train_throughput --worker`` measures it)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(name)
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+
+
+def dask_setup(server) -> None:
+    """Dask's preload hook (``--preload vae_core.jobs``, ``--preload-nanny vae_core.jobs``): every process of an
+    embedded engine ends with its app server; a worker also lowers its priority and warms torch up."""
+    from distributed import Worker
+
+    _watch_parent()
+    if isinstance(server, Worker):
+        _tune_malloc()
+        lower_priority()
+        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
 
 
 def _var(name: str, client=None):

@@ -9,13 +9,16 @@ from streamlit.testing.v1 import AppTest
 SCRIPT = '''
 import streamlit as st
 from ui.jobs_view import job_fragment
+from ui.state import session_id
 
 
 class Job:
-    id, owner, members = "job1", "owner-1", []
+    id, members = "job1", []
 
     def __init__(self, active):
         self.active = active
+        # this browser's own job (ui.owner), or another's when the test says so (#21: never shown, never touched)
+        self.owner = st.session_state.get("other_owner") or session_id()
 
 
 class Manager:
@@ -33,9 +36,21 @@ job_fragment(Manager(), "train_job", lambda job: st.write("job" if job else "non
 
 
 def test_the_polling_job_view_keeps_its_owner_alive():
+    from ui.owner import SECRET_KEY, owner_hash
+
     at = AppTest.from_string(SCRIPT).run()
     assert not at.exception
-    assert at.session_state["touched"] == ["owner-1"]  # the fragment's run touched the owner
+    owner = owner_hash(at.session_state[SECRET_KEY])
+    assert at.session_state["touched"] == [owner]  # the fragment's run touched the owner
     at.session_state["active"] = False  # a finished job: nothing to keep alive
     at.run()
-    assert at.session_state["touched"] == ["owner-1"]
+    assert at.session_state["touched"] == [owner]
+
+
+def test_the_job_view_shows_and_touches_only_this_browsers_job():
+    at = AppTest.from_string(SCRIPT)
+    at.session_state["other_owner"] = "f" * 64  # session_state naming another browser's job
+    at.run()
+    assert not at.exception
+    assert "touched" not in at.session_state
+    assert [m.value for m in at.markdown] == ["none"]

@@ -95,25 +95,38 @@ def screenshot_full(page, path) -> None:
     page.set_viewport_size(size)
 
 
-@pytest.fixture(scope="session")
-def app_url():
+def _need_chromium() -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    _need_chromium()
     proc, url = start_server()
     yield url
     stop_server(proc)
 
 
 @pytest.fixture(scope="session")
-def _browser(app_url):
+def chromium():
+    """THE Chromium of the test session.  Playwright's sync API runs one event loop in the test thread while it is
+    started, so a second ``with sync_playwright()`` in the same session fails ("Sync API inside the asyncio loop"):
+    every test that needs a browser takes this one (and its own contexts) instead of starting Playwright again."""
     from playwright.sync_api import sync_playwright
 
+    _need_chromium()
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def _browser(chromium, app_url):  # noqa: ARG001 - the app's server is up for the pages of this browser
+    return chromium
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import torch
 
 from vae_core import load_checkpoint
 
-from .conftest import CHROMIUM, ROOT, launch_chromium, start_server, stop_server, wait_idle
+from .conftest import CHROMIUM, ROOT, start_server, stop_server, wait_idle
 
 pytestmark = pytest.mark.browser
 NAME = "digits8-z2"
@@ -75,14 +75,12 @@ def pixels(page, sel: str) -> tuple[int, int, np.ndarray]:
     return out["h"], out["w"], np.asarray(out["g"], dtype=np.float64)
 
 
-def test_latent_map_of_your_own_8x8_digits_decodes_in_the_page(server, screenshot_dir):
-    from playwright.sync_api import sync_playwright
-
+def test_latent_map_of_your_own_8x8_digits_decodes_in_the_page(server, screenshot_dir, chromium):
     url, ckpt = server
     model, _ = load_checkpoint(ckpt)
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = ctx.new_page()
         sent: list = []
         page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
         page.goto(url + "/latent_map")
@@ -122,17 +120,16 @@ def test_latent_map_of_your_own_8x8_digits_decodes_in_the_page(server, screensho
             assert page.locator('[data-testid="stException"]').count() == 0, title
             assert pixels(page, lsel)[:2] == (8, 8), title
             assert "digits8.npz" in page.locator('[data-testid="stSidebar"]').inner_text()
-        browser.close()
+    finally:
+        ctx.close()
 
 
-def test_latent_map_of_non_square_pngs_draws_16_wide_12_high(server):
-    from playwright.sync_api import sync_playwright
-
+def test_latent_map_of_non_square_pngs_draws_16_wide_12_high(server, chromium):
     url, ckpt = server
     model, _ = load_checkpoint(ckpt.parent / "shapes-z2")
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = ctx.new_page()
         page.goto(url + "/latent_map")
         wait_idle(page, 120)
         pick_model(page, "shapes-z2", "shapes.zip: 24 images of 12×16 pixels")
@@ -154,4 +151,5 @@ def test_latent_map_of_non_square_pngs_draws_16_wide_12_high(server):
         with torch.no_grad():
             ref = model.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].double().numpy() * 255
         assert np.abs(grey - ref).max() <= 1.0
-        browser.close()
+    finally:
+        ctx.close()

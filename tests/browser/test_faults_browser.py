@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from tests.browser.conftest import launch_chromium, start_server, stop_server, wait_idle
+from tests.browser.conftest import start_server, stop_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -26,18 +26,17 @@ def _start_training(page, epochs: str = "100") -> None:
     page.get_by_text("— running").first.wait_for(timeout=120_000)
 
 
-def test_kill_9_of_the_server_during_a_training(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_kill_9_of_the_server_during_a_training(tmp_path, _browser):
+    """(The suite's one Chromium, tests/browser/conftest.py: a second sync Playwright cannot run beside it.)"""
     from vae_core import load_checkpoint
 
     env = {"VAE_USER_MODELS": str(tmp_path), "VAE_JOBS_NAMESPACE": "faults-test"}
     proc, url = start_server(env=env)
     children: list[psutil.Process] = []
     try:
-        with sync_playwright() as pw:
-            browser = launch_chromium(pw)
-            page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        ctx = _browser.new_context(viewport={"width": 1280, "height": 800})
+        try:
+            page = ctx.new_page()
             page.goto(url + "/train_models")
             wait_idle(page)
             page.get_by_role("tab", name="Save · upload · download").click()
@@ -74,7 +73,8 @@ def test_kill_9_of_the_server_during_a_training(tmp_path):
             page.get_by_role("tab", name="Train a model").click()
             _start_training(page, "1")
             page.get_by_role("button", name="Stop training").click()
-            browser.close()
+        finally:
+            ctx.close()
     finally:
         stop_server(proc)
         for c in children:  # whatever outlived the crash (the assertion above reports it)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, launch_chromium, start_server, stop_server, wait_idle
+from tests.browser.conftest import ROOT, start_server, stop_server, wait_idle
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,9 @@ def cluster(tmp_path_factory):
                 os.killpg(p.pid, signal.SIGKILL)
 
 
-def test_a_job_started_on_server_a_is_found_and_stopped_from_server_b(cluster, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_a_job_started_on_server_a_is_found_and_stopped_from_server_b(cluster, tmp_path, chromium):
     env = {"VAE_CLUSTER": cluster, "VAE_USER_MODELS": str(tmp_path), "VAE_JOBS_NAMESPACE": "scale-out-test"}
+    contexts: list = []
     a, url_a = start_server(env=env)
     try:
         b, url_b = start_server(env=env)
@@ -64,39 +63,39 @@ def test_a_job_started_on_server_a_is_found_and_stopped_from_server_b(cluster, t
             token = "5ca1e0a1" * 8  # the owner secret both browsers hold in their cookie (ui.owner, #21)
 
             def browser_with_token(url: str):
-                ctx = browser.new_context()
+                ctx = chromium.new_context()
+                contexts.append(ctx)
                 ctx.add_cookies([{"name": "vae_owner", "value": token, "url": url}])
                 return ctx.new_page()
 
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw)
-                pa = browser_with_token(url_a)
-                pa.goto(f"{url_a}/train_models")
-                wait_idle(pa)
-                epochs = pa.get_by_label("epochs", exact=True)
-                epochs.fill("100")
-                epochs.press("Tab")
-                pa.get_by_role("button", name="Start training").click()
-                pa.get_by_text("— running").first.wait_for(timeout=120000)
+            pa = browser_with_token(url_a)
+            pa.goto(f"{url_a}/train_models")
+            wait_idle(pa)
+            epochs = pa.get_by_label("epochs", exact=True)
+            epochs.fill("100")
+            epochs.press("Tab")
+            pa.get_by_role("button", name="Start training").click()
+            pa.get_by_text("— running").first.wait_for(timeout=120000)
 
-                pb = browser_with_token(url_b)  # another browser, another server, the same owner secret
-                pb.goto(f"{url_b}/train_models")
-                wait_idle(pb)
-                pb.get_by_text("— running").first.wait_for(timeout=60000)
-                stop = pb.get_by_role("button", name="Stop training")
-                stop.wait_for(timeout=30000)
-                stop.click()
-                pb.get_by_text("stopped by request").first.wait_for(timeout=60000)
-                deadline = time.time() + 60  # server A shows the same job as stopped
-                while time.time() < deadline:
-                    pa.reload()
-                    wait_idle(pa)
-                    if pa.get_by_text("stopped by request").count():
-                        break
-                    time.sleep(1)
-                assert pa.get_by_text("stopped by request").count(), "server A did not see the job stopped"
-                browser.close()
+            pb = browser_with_token(url_b)  # another browser, another server, the same owner secret
+            pb.goto(f"{url_b}/train_models")
+            wait_idle(pb)
+            pb.get_by_text("— running").first.wait_for(timeout=60000)
+            stop = pb.get_by_role("button", name="Stop training")
+            stop.wait_for(timeout=30000)
+            stop.click()
+            pb.get_by_text("stopped by request").first.wait_for(timeout=60000)
+            deadline = time.time() + 60  # server A shows the same job as stopped
+            while time.time() < deadline:
+                pa.reload()
+                wait_idle(pa)
+                if pa.get_by_text("stopped by request").count():
+                    break
+                time.sleep(1)
+            assert pa.get_by_text("stopped by request").count(), "server A did not see the job stopped"
         finally:
+            for ctx in contexts:
+                ctx.close()
             stop_server(b)
     finally:
         stop_server(a)
