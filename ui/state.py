@@ -13,12 +13,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_core import CheckpointError, DataUnavailable, load_checkpoint, load_dataset
+from vae_core import CheckpointError, DataUnavailable, load_dataset
 from vae_core.digits.checkpoint import (
     DEFAULT_FAMILY,
     MAX_JSON_BYTES,
     checkpoint_bytes,
     list_checkpoints,
+    load_checkpoint,  # the digit family's loader: refuses other families
     load_checkpoint_bytes,
     parse_metadata,
     save_checkpoint,

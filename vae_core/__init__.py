@@ -18,16 +18,20 @@ on 28x28 digits or a user's images, with the β/KL Lab, FID / IS and the applica
 words and SMILES), ``sprites`` (``sprites-vae``: β-VAEs scored for disentanglement), ``recommender``
 (``mult-vae``: MovieLens); ``theory`` holds the statements checked numerically, by topic.
 
-Re-exported here for the common case (digit models): ``load_checkpoint``, ``save_checkpoint``, ``VAE``, ``CVAE``,
-``build_model``, ``load_dataset``, ``vae_loss``, ``iwae_bound``, ...; ``TrainConfig`` / ``Trainer`` / ``train``
+``load_checkpoint(path) -> (model, meta)`` loads a checkpoint of any family (the registry picks the loader from
+the JSON's ``family``; the digit family's own loader, which refuses the others, is
+:func:`vae_core.digits.checkpoint.load_checkpoint`).  Re-exported for the common case (digit models):
+``save_checkpoint``, ``VAE``, ``CVAE``, ``build_model``, ``load_dataset``, ``vae_loss``, ``iwae_bound``, ...;
+``TrainConfig`` / ``Trainer`` / ``train``
 are in :mod:`vae_core.digits.train`.
 """
 
 __version__ = "0.1.0"
 
-from .digits.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint  # noqa: E402
+from .digits.checkpoint import CheckpointError, list_checkpoints, save_checkpoint  # noqa: E402
 from .digits.data import DataUnavailable, DigitData, load_dataset  # noqa: E402
 from .digits.model import CVAE, VAE, build_model  # noqa: E402
+from .families import load as load_checkpoint  # noqa: E402  (any family: its JSON picks the loader)
 from .objectives import elbo_terms, evaluate, gaussian_kl, gaussian_kl_per_dim, iwae_bound, vae_loss  # noqa: E402
 
 

@@ -60,3 +60,26 @@ def test_validator_runs_without_importing_the_family_first():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert "refused:" in out.stdout, out.stderr
+
+
+def test_vae_core_load_checkpoint_loads_every_shipped_family():
+    """``vae_core.load_checkpoint(path)``: the JSON's family picks the loader (issue #18: a Mult-VAE checkpoint gives
+    a model with encode(x) -> (mu, logvar) over a users x items 0/1 matrix and decode_logits(z) -> (N, n_items))."""
+    import torch
+
+    import vae_core
+
+    seen = set()
+    for json_path in sorted(CHECKPOINTS.glob("*.json")):
+        model, meta = vae_core.load_checkpoint(json_path.with_suffix(""))
+        fam = meta.get("family", families.DEFAULT_FAMILY)
+        assert fam == families.checkpoint_family(json_path.with_suffix("")), json_path.name
+        seen.add(fam)
+        if fam == "mult-vae":
+            n_items = len(meta["item_ids"])
+            x = (torch.rand(3, n_items) < 0.05).float()
+            with torch.no_grad():
+                mu, logvar = model.encode(x)
+                logits = model.decode_logits(mu)
+            assert mu.shape == logvar.shape == (3, meta["latent_dim"]) and logits.shape == (3, n_items)
+    assert {"mlp-vae", "seq-vae", "sprites-vae", "mult-vae", "mnist-classifier"} <= seen

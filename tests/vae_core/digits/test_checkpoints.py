@@ -413,7 +413,7 @@ def test_fields_other_helpers_add_are_accepted_and_defaults_filled():
 
 
 def test_other_family_refused_by_the_digit_loader(tmp_path):
-    from vae_core.digits.checkpoint import write_checkpoint_pair
+    from vae_core.digits.checkpoint import load_checkpoint, write_checkpoint_pair
 
     write_checkpoint_pair(tmp_path / "seq", {"w": torch.zeros(2)}, {"family": "seq-vae"})
     with pytest.raises(CheckpointError, match="'seq-vae' checkpoint, not a 'mlp-vae' one"):

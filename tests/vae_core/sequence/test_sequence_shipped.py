@@ -35,7 +35,8 @@ def measure_words(name: str, test: list[str]) -> tuple[float, float]:
 
 def test_checkpoints_folder_stays_small():
     total = sum(p.stat().st_size for p in CKPT.iterdir() if p.is_file())
-    assert total < 40 * 2**20, f"checkpoints/ holds {total / 2**20:.1f} MiB"
+    # 33 MiB of digit, word, molecule and sprite models + 23 MiB of the three MovieLens models (1,682 items wide)
+    assert total < 64 * 2**20, f"checkpoints/ holds {total / 2**20:.1f} MiB"
 
 
 def test_words_z16_rebuilds_test_words(words):
