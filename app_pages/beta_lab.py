@@ -5,8 +5,9 @@ Two tabs: a β sweep (the shipped z = 2 sweep, evaluated instantly, or a sweep t
 live) drawn in the rate–distortion plane (Alemi et al. 2018) with per-dimension KL, active units, latent maps,
 reconstructions and prior samples per β; and a collapsed-vs-fixed pair trained side by side.
 All maths is in vae_core.digits.analysis; this page lays out widgets and draws.
-The sections are drawn by ui.lab_views, the figures by ui.lab_figures; the trainings' configurations come from
-ui.compute.beta_lab. session_state: lab_job / collapse_job (job ids of this session's trainings).
+The sections are drawn by ui.views.beta_lab, the figures by ui.views.beta_lab_figures; the trainings'
+configurations come from ui.compute.beta_lab. session_state: lab_job / collapse_job (job ids of this session's
+trainings).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from ui import byo
 from ui.compute.beta_lab import collapse_configs, planned_steps, sweep_configs
 from ui.fmt import fmt_beta
 from ui.jobs_view import job_fragment, slots_caption
-from ui.lab_figures import Entry, kl_bars_figure, kl_weight_figure
-from ui.lab_views import (
+from ui.state import get_data, get_model, session_id
+from ui.truth_views import collapse_optimum_section
+from ui.views.beta_lab import (
     N_EVAL,
     N_LIVE,
     cached_stats,
@@ -28,9 +30,8 @@ from ui.lab_views import (
     show_sweep_plane,
     show_sweep_views,
 )
-from ui.quality_views import show_shipped_fid
-from ui.state import get_data, get_model, session_id
-from ui.truth_views import collapse_optimum_section
+from ui.views.beta_lab_figures import Entry, kl_bars_figure, kl_weight_figure
+from ui.views.beta_lab_quality import show_shipped_fid
 from vae_core import CheckpointError, DataUnavailable
 from vae_core.digits.analysis import (
     COLLAPSE_BETA,

@@ -13,8 +13,8 @@ from ui.fmt import example_noun
 from ui.images import to_image
 from ui.live import explore_args, live_decoder
 from ui.pickers import digit_picker
-from ui.slider_views import LIM, MAP_POINTS, SUB, on_from_digit, on_random, on_reset, panel, set_z, start_at
 from ui.state import ActiveModel, page_start
+from ui.views.decoder_sliders import LIM, MAP_POINTS, SUB, on_from_digit, on_random, on_reset, panel, set_z, start_at
 from vae_core.digits.analysis import active_mask
 
 

@@ -16,10 +16,10 @@ from ui.compute.theory_pages import ElboNumbers, IwaeNumbers, KLCheck, elbo_numb
 from ui.fmt import fmt_minus
 from ui.formula import formula_row
 from ui.images import strip, to_image, to_image_cell
-from ui.likelihood_views import likelihood_section
 from ui.pickers import digit_picker
 from ui.state import BY_MODEL_KEY, ActiveModel, require_data, require_model
 from ui.truth_views import exact_section, notes_section
+from ui.views.elbo_bounds import likelihood_section
 from vae_core import theory
 
 K_OPTIONS = (10, 20, 50, 100, 200, 500, 1000)  # each is a multiple of every k in KS below it that divides it

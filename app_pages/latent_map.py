@@ -5,13 +5,13 @@ import numpy as np
 import streamlit as st
 
 from ui.compute.latent_map import ellipse_sample, map_note
-from ui.explore_views import class_agreement, lattice_image, map_figure, selection_panel
 from ui.fmt import example_noun
 from ui.images import png_bytes, to_image, to_image_cell
 from ui.live import explore_args, live_latent_map
 from ui.plots import map_coords, selected_indices
-from ui.slider_views import start_at
 from ui.state import ActiveModel, page_start
+from ui.views.decoder_sliders import start_at
+from ui.views.latent_map import class_agreement, lattice_image, map_figure, selection_panel
 from vae_core.latent import projected_std
 
 LIVE_POINTS = 5000  # test means on the live (in-browser) map
@@ -126,7 +126,7 @@ def manifold_tab(am: ActiveModel, names: list[str]) -> None:
 
 
 def open_in_sliders(am: ActiveModel, z: np.ndarray) -> None:
-    """Decoder Sliders starts from z (the sliders page owns its keys: ui.slider_views.start_at)."""
+    """Decoder Sliders starts from z (the sliders page owns its keys: ui.views.decoder_sliders.start_at)."""
     start_at(am.key, z)
 
 

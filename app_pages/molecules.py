@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from ui.family_models import molecule_corpus, seq_model, svg_image, test_posteriors
 from ui.plots import selected_indices
-from ui.seq_models import molecule_corpus, seq_model, svg_image, test_posteriors
 from vae_core.sequence import explore, smiles
 from vae_core.sequence.metrics import prior_samples
 

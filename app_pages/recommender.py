@@ -7,7 +7,7 @@ Session-state keys written (read by the tests):
   rec_measured  dict: models {name: metrics}, baselines {"popularity", "ease": metrics} (test users)
 """
 
-from ui import recommender_views as rv
+from ui.views import recommender as rv
 
 
 def main() -> None:

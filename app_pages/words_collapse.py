@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.seq_models import seq_model, word_corpus
+from ui.family_models import seq_model, word_corpus
 from vae_core.sequence import explore
 
 PLAIN, FIXED, FREE = "words-z16-nofix", "words-z16-fix", "words-z16"

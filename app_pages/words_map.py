@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.family_models import seq_model, test_posteriors, word_corpus
 from ui.plots import selected_indices
-from ui.seq_models import seq_model, test_posteriors, word_corpus
 from vae_core.sequence import explore
 
 MAP_MODEL = "words-z2"

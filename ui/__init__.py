@@ -13,16 +13,16 @@ Modules (pages import the ones they use, e.g. ``from ui.images import to_image``
 - ``byo``          bring your own (#19): a user's data set (upload, caps, training on it, its splits found by
                    SHA-256 for every page) and a user's trained VAE (safetensors import) on Train & Models
 - ``jobs_view``    a background training job's live view (polling fragment, progress, stop, end message)
-- ``lab_views``    the β/KL Lab's sections (sweep plane and views, collapse panel, fixes), cached evaluations
-- ``lab_figures``  the β/KL Lab's figures (rate–distortion plane, KL per dimension, maps, collapse curves)
+- ``views/``       the views of one page each, named after it (latent_map, decoder_sliders, beta_lab with
+                   beta_lab_figures and beta_lab_quality, elbo_bounds, recommender); its __init__ lists them
 - ``fmt``          number formatters and the labels / units of measured image features
 - ``compute/``     what each page computes, as Streamlit-free functions returning small dataclasses or dicts
                    (latent_map, sliders, interpolation, drawing, anomaly, editing, conditional, inpainting,
                    beta_lab, theory_pages, sprites, naming),
                    unit-tested in tests/ui
 - ``live``         the live in-browser view of a model (a component; the server stays the reference)
-- ``family_models`` the one cached loader of a checkpoint of any family (the registry picks the loader)
-- ``seq_models``   the text and molecule VAEs of the "Beyond digits" pages, their corpora and encodings
+- ``family_models`` the one cached loader of a checkpoint of any family (the registry picks the loader), and the
+                   shipped text and molecule VAEs of the "Beyond digits" pages, their corpora and encodings
 - ``text``         text from users and files shown as plain text
 - ``owner``        who owns a browser's work: the owner secret in a cookie (never in a URL), job owners, who may
                    delete a saved model (#21)

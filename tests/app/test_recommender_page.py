@@ -12,7 +12,7 @@ import pytest
 import torch
 from apptest_helpers import SHIPPED, ok, open_page
 
-from ui import recommender_views as rv
+from ui.views import recommender as rv
 from vae_core import families
 from vae_core.recommender import data as D
 

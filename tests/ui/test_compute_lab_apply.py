@@ -8,8 +8,8 @@ import pytest
 from ui.compute.anomaly import NORMAL, most_anomalous, separation, threshold_options
 from ui.compute.beta_lab import collapse_configs, planned_steps, sweep_configs
 from ui.compute.editing import edit, row_strengths
-from ui.lab_figures import Entry, rd_table
 from ui.state import SHIPPED_DIR
+from ui.views.beta_lab_figures import Entry, rd_table
 from vae_core import load_checkpoint, load_dataset
 from vae_core.digits.analysis import COLLAPSE_LATENT, LAB_HIDDEN, ModelStats
 from vae_core.digits.applications import class_mean_direction, image_features

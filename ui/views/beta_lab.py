@@ -1,7 +1,7 @@
 """The β/KL Lab's sections (Streamlit): models of a sweep evaluated on test digits (cached per model key), the
 rate–distortion plane with its table and formulas, KL per dimension, latent maps, reconstructions and prior
 samples per β, and the collapsed-vs-fixed panel with the two fixes' formulas next to the fixed run's numbers.
-The figures are in ui.lab_figures, the maths in vae_core.digits.analysis."""
+The figures are in ui.views.beta_lab_figures, the maths in vae_core.digits.analysis."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import torch
 from ui.fmt import fmt_beta
 from ui.images import to_image_cell, wrap_strip
 from ui.jobs_view import progress_line, show_job_end, stop_button, wait_first_reports
-from ui.lab_figures import Entry, collapse_curves_figure, kl_bars_figure, rd_figure, rd_table, scatter_figure
 from ui.state import BY_MODEL_KEY, ActiveModel, add_session_model, get_data
+from ui.views.beta_lab_figures import Entry, collapse_curves_figure, kl_bars_figure, rd_figure, rd_table, scatter_figure
 from vae_core.digits.analysis import (
     AU_THRESHOLD,
     ModelStats,
