@@ -10,6 +10,7 @@ import torch
 
 from ui.compute.anomaly import NORMAL, most_anomalous, separation, threshold_options
 from ui.images import strip, to_image_cell
+from ui.plots import chart_beside
 from ui.state import BY_MODEL_KEY, ActiveModel, page_start
 from ui.truth_views import anomaly_floor_section
 from vae_core.digits.applications import (
@@ -173,7 +174,6 @@ def main() -> None:
     # ------------------------------------------------------------------------------------------------ ROC
     st.subheader("ROC curves: how separable is each set?")
     aucs = sep.auc
-    c1, c2 = st.columns([1.5, 1], gap="large")
     figR = go.Figure()
     figR.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#aaa", dash="dash"),
                               name="chance (AUC 0.5)", hoverinfo="skip"))
@@ -190,9 +190,7 @@ def main() -> None:
                        yaxis_title="detection rate (odd inputs flagged)", xaxis_range=[-0.01, 1.01],
                        yaxis_range=[-0.01, 1.01], legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom",
                                                               bgcolor="rgba(255,255,255,0.85)"))
-    with c1:
-        st.plotly_chart(figR, key="an_roc", config={"displaylogo": False})
-    with c2:
+    with chart_beside(figR, "an_roc", (1.5, 1)):
         st.markdown(
             "Sweeping τ from high to low traces each curve: a point is (false alarms, detections) at one τ; the "
             "dots mark the current τ. **AUC** is the chance that a random odd input scores higher than a random "

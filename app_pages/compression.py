@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.images import PX, to_image
 from ui.pickers import digit_source
+from ui.plots import chart_beside
 from ui.state import page_start
 from vae_core.digits.applications import best_class, compression_report, rate_summary
 from vae_core.latent import rate_nats
@@ -117,10 +118,7 @@ def main() -> None:
     fig.update_xaxes(range=[x_lo - 0.5, x_hi + 0.3 * (x_hi - x_lo) + 0.5])
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="rate KL(q‖p) per digit (bits)",
                       yaxis_title="number of test digits", showlegend=False, bargap=0.05)
-    c1, c2 = st.columns([1.6, 1], gap="large")
-    with c1:
-        st.plotly_chart(fig, key="cp_hist", config={"displaylogo": False})
-    with c2:
+    with chart_beside(fig, "cp_hist"):
         st.metric("average rate over the test set", f"{summ['mean_bits']:.1f} bits",
                   help=f"{summ['mean_nats']:.2f} nats, mean over {summ['n']:,} test digits")
         st.metric("lossless zlib of the same digits", f"{8 * zlib_mean:,.0f} bits",

@@ -10,6 +10,7 @@ from ui.component_values import canvas_rgba
 from ui.compute.inpainting import TOL, complete, random_steps
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_picker
+from ui.plots import chart_beside
 from ui.state import page_start
 from ui.text import plain
 from vae_core.digits.applications import MASKS, make_mask, mask_from_canvas, mask_overlay
@@ -177,10 +178,7 @@ def main() -> None:
                       yaxis=dict(type="log", dtick=1, exponentformat="e"),
                       xaxis_title="iteration t", yaxis_title="mean |xₜ − xₜ₋₁| over the hole (log)",
                       legend=dict(orientation="h", y=-0.25))
-    c1, c2 = st.columns([2, 1], gap="large")
-    with c1:
-        st.plotly_chart(fig, key="inp_trace", config={"displaylogo": False})
-    with c2:
+    with chart_beside(fig, "inp_trace", (2, 1)):
         st.markdown(
             "How much the hole changed at each pass, per chain. During **random steps** the change hovers at a noise "
             "floor set by the width of q(z|x). Once the chains switch to **steady steps** it falls fast, and a chain "

@@ -12,6 +12,7 @@ from ui.compute.editing import edit, row_strengths
 from ui.fmt import FEATURE_LABELS, FEATURE_UNITS, format_feature
 from ui.images import PX, show_digits, to_image
 from ui.pickers import digit_source
+from ui.plots import chart_beside
 from ui.state import BY_MODEL_KEY, ActiveModel, page_start
 from vae_core.digits.applications import (
     best_class,
@@ -135,10 +136,7 @@ def main() -> None:
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="strength α",
                       yaxis_title=f"{FEATURE_LABELS[feature]} ({FEATURE_UNITS[feature]})",
                       legend=dict(orientation="h", y=-0.3))
-    c1, c2 = st.columns([1.6, 1], gap="large")
-    with c1:
-        st.plotly_chart(fig, key="le_curve", config={"displaylogo": False})
-    with c2:
+    with chart_beside(fig, "le_curve"):
         rho = trend(grid, curve)
         span = float(curve.max() - curve.min())
         lo_v, hi_v = (format_feature(feature, v).split(": ", 1)[1] for v in (curve.min(), curve.max()))

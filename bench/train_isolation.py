@@ -23,35 +23,8 @@ import time
 
 import psutil
 
+from bench.slider_presses import p95, slider_presses
 from tests.browser.conftest import launch_chromium, start_server, stop_server, wait_idle
-
-IMG = '[data-testid="stMain"] [data-testid="stImage"] img'
-
-
-def p95(times: list[float]) -> float:
-    times = sorted(times)
-    return times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-
-
-def presses(page, n: int, pause: float) -> list[float]:
-    img = page.locator(IMG).first
-    img.wait_for(timeout=30000)
-    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
-    thumb.focus()
-    out = []
-    for i in range(n + 3):
-        wait_idle(page, 60)
-        time.sleep(pause)
-        before = img.get_attribute("src")
-        key = "ArrowRight" if (i // 10) % 2 == 0 else "ArrowLeft"
-        t = time.perf_counter()
-        thumb.press(key)
-        page.wait_for_function(
-            f"(prev) => {{ const i = document.querySelector('{IMG}'); return i && i.src !== prev; }}",
-            arg=before, timeout=60000, polling="raf")
-        if i >= 3:  # warm-up presses excluded
-            out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def cpu_times(server: psutil.Process) -> tuple[float, float]:
@@ -92,7 +65,7 @@ def main() -> int:
             sliders = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
             sliders.goto(url + "/decoder_sliders")
             wait_idle(sliders)
-            idle = presses(sliders, args.n, args.pause)
+            idle = slider_presses(sliders, args.n, args.pause)
             mem_idle = rss_mb(server)
 
             trainer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -106,7 +79,7 @@ def main() -> int:
             trainer.get_by_text("speed").first.wait_for(timeout=120000)  # its first reports have arrived
             s0, w0 = cpu_times(server)
             t0 = time.perf_counter()
-            busy = presses(sliders, args.n, args.pause)
+            busy = slider_presses(sliders, args.n, args.pause)
             wall = time.perf_counter() - t0
             s1, w1 = cpu_times(server)
             mem_busy = rss_mb(server)

@@ -22,9 +22,8 @@ import statistics
 import sys
 import time
 
+from bench.slider_presses import p95, slider_presses
 from tests.browser.conftest import launch_chromium, start_server, stop_server, wait_idle
-
-IMG = '[data-testid="stMain"] [data-testid="stImage"] img'
 
 
 def main() -> int:
@@ -47,34 +46,15 @@ def main() -> int:
             print(f"cold start: server healthy after {t_server:.1f} s, first page interactive after {t_cold:.1f} s")
             page.goto(url + "/decoder_sliders")
             wait_idle(page)
-            img = page.locator(IMG).first
-            img.wait_for(timeout=30000)
-            thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
-            thumb.focus()
-            series = {"isolated": [], "back-to-back": []}
-            for name, times in series.items():
-                for i in range(args.n + 3):
-                    if name == "isolated":
-                        wait_idle(page, 30)
-                        time.sleep(args.pause)
-                    before = img.get_attribute("src")
-                    key = "ArrowRight" if (i // 10) % 2 == 0 else "ArrowLeft"
-                    t = time.perf_counter()
-                    thumb.press(key)
-                    page.wait_for_function(
-                        f"(prev) => {{ const i = document.querySelector('{IMG}'); return i && i.src !== prev; }}",
-                        arg=before, timeout=15000, polling="raf")
-                    dt = (time.perf_counter() - t) * 1000
-                    if i >= 3:  # warm-up presses excluded
-                        times.append(dt)
+            series = {"isolated": slider_presses(page, args.n, args.pause, idle_s=30, timeout_ms=15000),
+                      "back-to-back": slider_presses(page, args.n, None, timeout_ms=15000)}
             browser.close()
     finally:
         stop_server(proc)
     for name, times in series.items():
         times.sort()
         p50 = statistics.median(times)
-        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-        print(f"slider -> new image, {name}: n={len(times)}  p50={p50:.0f} ms  p95={p95:.0f} ms  "
+        print(f"slider -> new image, {name}: n={len(times)}  p50={p50:.0f} ms  p95={p95(times):.0f} ms  "
               f"max={times[-1]:.0f} ms")
     return 0
 

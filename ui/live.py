@@ -203,6 +203,22 @@ def _common(model, payload: dict, mode: str, plane, y, class_names) -> dict:
             "class_names": [str(n) for n in class_names] if class_names is not None else None}
 
 
+def _start(model_or_am, name: str | None, show_fallback: bool, mode: str, plane, y,
+           class_names) -> tuple[object, dict] | Live:
+    """(model, the view's common data) of a live view, or the fallback ``Live`` when the page cannot run it."""
+    model, name = _unwrap(model_or_am, name)
+    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
+    if isinstance(payload, Live):
+        return payload
+    return model, _common(model, payload, mode, plane, y, class_names)
+
+
+def _zlist(z, d: int, digits: int | None = None) -> list[float]:
+    """The first ``d`` components of ``z`` as floats for the page (rounded to ``digits`` when given)."""
+    v = np.asarray(z, dtype=np.float64).reshape(-1)[:int(d)]
+    return (v.round(digits) if digits is not None else v).tolist()
+
+
 def live_latent_map(model_or_am, coords, labels=None, axes=("z₁", "z₂"), *, key: str, plane: dict | None = None,
                     overlays: list | None = None, y: int | None = None, class_names=None, extent=None,
                     size: int = 460, name: str | None = None, click_hint: str = "",
@@ -211,11 +227,11 @@ def live_latent_map(model_or_am, coords, labels=None, axes=("z₁", "z₂"), *, 
     under the pointer every animation frame (z = the map point for d = 2, z = mean + a·u + b·v on
     ``plane`` for d > 2). ``Live.click`` holds a click of this run ({"z", "xy", "y"}).
     ``overlays``: [{"type": "marker", "xy": [a, b], "color", "cross"} | {"type": "path", "xy": [[a, b], …]}]."""
-    model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
-    if isinstance(payload, Live):
-        return payload
-    data = {**_common(model, payload, "map", plane, y, class_names),
+    started = _start(model_or_am, name, show_fallback, "map", plane, y, class_names)
+    if isinstance(started, Live):
+        return started
+    model, common = started
+    data = {**common,
             "map": map_data(coords, labels, axes, extent, label_names=class_names),
             "overlays": overlays or [], "size": int(size), "click_hint": click_hint}
     res = _mount(key, data)
@@ -240,13 +256,12 @@ def live_decoder(model_or_am, z0, *, key: str, coords=None, labels=None, axes=("
     new ``z0`` to move it (a rerun with the same ``z0`` keeps what the user did). ``Live.z`` / ``Live.y``:
     the z (and class) last released, reported once per release when ``report``; ``on_release(z, y)`` is
     called with them before the script reruns (a Streamlit callback: it may set other widgets' state)."""
-    model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
-    if isinstance(payload, Live):
-        return payload
+    started = _start(model_or_am, name, show_fallback, "decoder", plane, y, class_names)
+    if isinstance(started, Live):
+        return started
+    model, common = started
     d = int(model.latent_dim)
-    data = {**_common(model, payload, "decoder", plane, y, class_names),
-            "z0": np.asarray(z0, dtype=np.float64).reshape(-1)[:d].round(6).tolist(), "limit": float(limit),
+    data = {**common, "z0": _zlist(z0, d, digits=6), "limit": float(limit),
             "overlays": overlays or [], "size": int(size), "report": bool(report)}
     if coords is not None:
         data["map"] = map_data(coords, labels, axes, extent, label_names=class_names)
@@ -272,14 +287,11 @@ def live_interpolation(model_or_am, z0, z1, *, key: str, method: str = "lerp", t
     """Scrub along the path from z0 to z1 (a range input or a drag along the strip of ``steps`` frames);
     lerp z(t) = (1-t) z0 + t z1 and slerp as vae_core.latent.slerp, both computed in the page.
     ``Live.t`` / ``Live.method``: the position and method last released."""
-    model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
-    if isinstance(payload, Live):
-        return payload
-    d = int(model.latent_dim)
-    data = {**_common(model, payload, "interp", plane, y, class_names),
-            "z0": np.asarray(z0, dtype=np.float64).reshape(-1)[:d].tolist(),
-            "z1": np.asarray(z1, dtype=np.float64).reshape(-1)[:d].tolist(),
+    started = _start(model_or_am, name, show_fallback, "interp", plane, y, class_names)
+    if isinstance(started, Live):
+        return started
+    model, common = started
+    data = {**common, "z0": _zlist(z0, model.latent_dim), "z1": _zlist(z1, model.latent_dim),
             "method": "slerp" if method in ("slerp", "spherical") else "lerp", "t": float(t), "steps": int(steps),
             "size": int(size), "report": bool(report)}
     if coords is not None:
@@ -325,11 +337,11 @@ def live_drawing(model_or_am, *, key: str, coords=None, labels=None, axes=("z₁
     ``Live.ink`` is the (H, W) uint8 grey picture (white ink on black) for the server's reference path,
     ``Live.y`` the class picked (CVAE). ``Live.ink`` is None before the first stroke and after Clear
     (``Live.cleared`` tells the two apart)."""
-    model, name = _unwrap(model_or_am, name)
-    payload = _payload_or_fallback(model, name, show_fallback, _family_of(model_or_am))
-    if isinstance(payload, Live):
-        return payload
-    data = {**_common(model, payload, "draw", plane, y, class_names), "overlays": overlays or [],
+    started = _start(model_or_am, name, show_fallback, "draw", plane, y, class_names)
+    if isinstance(started, Live):
+        return started
+    model, common = started
+    data = {**common, "overlays": overlays or [],
             "size": int(size), "brush": int(brush), "canvas": int(canvas)}
     if coords is not None:
         data["map"] = map_data(coords, labels, axes, extent, label_names=class_names)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+import streamlit as st
 
 from ui.state import ActiveModel
 
@@ -136,3 +137,12 @@ def selected_indices(event) -> list[int]:
         if i not in out:
             out.append(i)
     return out
+
+
+def chart_beside(fig: go.Figure, key: str, widths: tuple[float, float] = (1.6, 1)):
+    """Draw ``fig`` in a wide left column (no Plotly logo) and return the right column, for what the figure
+    shows: ``with chart_beside(fig, "key"): st.markdown(...)``."""
+    left, right = st.columns(list(widths), gap="large")
+    with left:
+        st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    return right

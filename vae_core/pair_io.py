@@ -137,6 +137,19 @@ def load_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> to
     return model.eval()
 
 
+
+def read_model(path: str | os.PathLike, family: str, model_from_meta) -> tuple[torch.nn.Module, dict]:
+    """A model of ``family`` and its metadata from PATH.safetensors + PATH.json: the pair is read and validated
+    (:func:`read_checkpoint_pair`), ``model_from_meta(meta)`` builds the architecture, the weights load strictly."""
+    tensors, meta = read_checkpoint_pair(path, family=family)
+    return load_weights(model_from_meta(meta), tensors), meta
+
+
+def read_model_bytes(weights: bytes, meta_bytes: bytes, family: str, model_from_meta) -> tuple[torch.nn.Module, dict]:
+    """:func:`read_model` of a pair given as bytes (an upload)."""
+    tensors, meta = read_checkpoint_pair_bytes(weights, meta_bytes, family=family)
+    return load_weights(model_from_meta(meta), tensors), meta
+
 # ----------------------------------------------------------------- atomic writes
 def _io_message(exc: OSError, where: Path) -> str:
     why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",

@@ -8,14 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ..pair_io import (
-    CheckpointError,
-    load_weights,
-    read_checkpoint_pair,
-    read_checkpoint_pair_bytes,
-    register_family,
-    write_model,
-)
+from ..pair_io import CheckpointError, read_model, read_model_bytes, register_family, write_model
 from ..pair_read import check_int_fields, check_state_shapes
 from .model import MultVAE
 
@@ -50,20 +43,14 @@ def validate_multvae_metadata(meta: dict, tensors: dict) -> dict:
 register_family(FAMILY, validate_multvae_metadata)
 
 
-def _build(tensors: dict, meta: dict):
-    return load_weights(_model_from_meta(meta), tensors), meta
-
-
 def save_multvae(path: str | os.PathLike, model: MultVAE, metadata: dict, dtype: str = "float32",
                  overwrite: bool = True):
     return write_model(path, FAMILY, model, metadata, dtype, overwrite)
 
 
 def load_multvae(path: str | os.PathLike):
-    tensors, meta = read_checkpoint_pair(path, family=FAMILY)
-    return _build(tensors, meta)
+    return read_model(path, FAMILY, _model_from_meta)
 
 
 def load_multvae_bytes(weights: bytes, meta_bytes: bytes):
-    tensors, meta = read_checkpoint_pair_bytes(weights, meta_bytes, family=FAMILY)
-    return _build(tensors, meta)
+    return read_model_bytes(weights, meta_bytes, FAMILY, _model_from_meta)

@@ -91,6 +91,25 @@ def download(dest: Path | None = None, timeout: float = 60.0) -> Path:
     return dest
 
 
+def _rating_rows(lines: list[str], first: int, where: str, what: str,
+                 hint: str = "") -> tuple[list[int], list[int], list[float]]:
+    """(users, items, ratings) of tab-separated lines "user, item, rating, ..." numbered from ``first``; blank
+    lines are skipped, a malformed line or a rating outside 0..5 raises DataError naming the line of ``what``."""
+    u, i, r = [], [], []
+    for n, line in enumerate(lines, start=first):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        try:
+            uu, ii, rr = int(parts[0]), int(parts[1]), float(parts[2])
+        except (ValueError, IndexError):
+            raise DataError(f"{where}: line {n} of {what} is malformed: {line[:80]!r}{hint}") from None
+        if not 0.0 <= rr <= 5.0:
+            raise DataError(f"{where}: line {n}: rating {rr} is outside 0..5")
+        u.append(uu), i.append(ii), r.append(rr)
+    return u, i, r
+
+
 def _parse_recbole(inter: str, item: str, where: str) -> Ratings:
     lines = inter.splitlines()
     if not lines:
@@ -99,19 +118,8 @@ def _parse_recbole(inter: str, item: str, where: str) -> Ratings:
     want = ["user_id:token", "item_id:token", "rating:float"]
     if header[:3] != want:
         raise DataError(f"{where}: the ratings file's header must start with {want}, found {header[:3]}")
-    u, i, r = [], [], []
-    for n, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        try:
-            uu, ii, rr = int(parts[0]), int(parts[1]), float(parts[2])
-        except (ValueError, IndexError):
-            raise DataError(f"{where}: line {n} of the ratings file is malformed: {line[:80]!r} "
-                            "(expected user id, item id, rating separated by tabs)") from None
-        if not 0.0 <= rr <= 5.0:
-            raise DataError(f"{where}: line {n}: rating {rr} is outside 0..5")
-        u.append(uu), i.append(ii), r.append(rr)
+    u, i, r = _rating_rows(lines[1:], 2, where, "the ratings file",
+                           " (expected user id, item id, rating separated by tabs)")
     titles, genres = {}, {}
     for n, line in enumerate(item.splitlines()[1:], start=2):
         parts = line.split("\t")
@@ -128,16 +136,7 @@ def _parse_recbole(inter: str, item: str, where: str) -> Ratings:
 
 
 def _parse_grouplens(udata: str, uitem: str, where: str) -> Ratings:
-    u, i, r = [], [], []
-    for n, line in enumerate(udata.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        try:
-            uu, ii, rr = int(parts[0]), int(parts[1]), float(parts[2])
-        except (ValueError, IndexError):
-            raise DataError(f"{where}: line {n} of u.data is malformed: {line[:80]!r}") from None
-        u.append(uu), i.append(ii), r.append(rr)
+    u, i, r = _rating_rows(udata.splitlines(), 1, where, "u.data")
     titles, genres = {}, {}
     for line in uitem.splitlines():
         parts = line.split("|")

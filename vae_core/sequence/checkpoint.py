@@ -11,14 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ..pair_io import (
-    CheckpointError,
-    load_weights,
-    read_checkpoint_pair,
-    read_checkpoint_pair_bytes,
-    register_family,
-    write_model,
-)
+from ..pair_io import CheckpointError, read_model, read_model_bytes, register_family, write_model
 from ..pair_read import check_int_fields, check_state_shapes
 from .model import SeqVAE
 
@@ -50,10 +43,6 @@ def validate_seq_metadata(meta: dict, tensors: dict) -> dict:
 register_family(FAMILY, validate_seq_metadata)
 
 
-def _build(tensors: dict, meta: dict) -> tuple[SeqVAE, dict]:
-    return load_weights(_model_from_meta(meta), tensors), meta
-
-
 def save_seq_checkpoint(path: str | os.PathLike, model: SeqVAE, metadata: dict, dtype: str = "float32",
                         overwrite: bool = True):
     """Write PATH.safetensors + PATH.json (weights as float32 or float16)."""
@@ -62,10 +51,8 @@ def save_seq_checkpoint(path: str | os.PathLike, model: SeqVAE, metadata: dict, 
 
 def load_seq_checkpoint(path: str | os.PathLike) -> tuple[SeqVAE, dict]:
     """A sequence VAE and its metadata; raises CheckpointError for anything invalid."""
-    tensors, meta = read_checkpoint_pair(path, family=FAMILY)
-    return _build(tensors, meta)
+    return read_model(path, FAMILY, _model_from_meta)
 
 
 def load_seq_checkpoint_bytes(weights: bytes, meta_bytes: bytes) -> tuple[SeqVAE, dict]:
-    tensors, meta = read_checkpoint_pair_bytes(weights, meta_bytes, family=FAMILY)
-    return _build(tensors, meta)
+    return read_model_bytes(weights, meta_bytes, FAMILY, _model_from_meta)

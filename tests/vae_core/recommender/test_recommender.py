@@ -100,6 +100,24 @@ def test_malformed_ratings_file_clear_message(tmp_path):
         D.load_ratings(tmp_path / "nowhere")
 
 
+def test_both_formats_read_rating_lines_alike():
+    """RecBole's .inter and GroupLens' u.data go through one reader of "user, item, rating" lines: the same
+    triples, a malformed line named by its number in its file, a rating outside 0..5 refused in both."""
+    inter = "user_id:token\titem_id:token\trating:float\n1\t2\t4\n\n3\t5\t1.5\n"
+    item = "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+    a = D._parse_recbole(inter, item, "recbole")
+    b = D._parse_grouplens("1\t2\t4\t881250949\n\n3\t5\t1.5\t0\n", "", "grouplens")
+    for x, y in ((a.users, b.users), (a.items, b.items), (a.ratings, b.ratings)):
+        assert np.array_equal(x, y)
+    assert a.users.tolist() == [1, 3] and a.ratings.tolist() == [4.0, 1.5]
+    with pytest.raises(D.DataError, match="line 2 of u.data is malformed"):
+        D._parse_grouplens("1\t2\t4\n1\tx\t5\n", "", "grouplens")
+    with pytest.raises(D.DataError, match="line 1: rating 7.0 is outside 0..5"):
+        D._parse_grouplens("1\t2\t7\n", "", "grouplens")
+    with pytest.raises(D.DataError, match="line 2: rating -1.0 is outside 0..5"):
+        D._parse_recbole("user_id:token\titem_id:token\trating:float\n1\t2\t-1\n", item, "recbole")
+
+
 @needs_data
 def test_data_counts_and_split():
     r = D.load_ratings()
