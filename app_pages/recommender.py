@@ -1,10 +1,6 @@
 """Recommender: Mult-VAE (Liang et al. 2018) over MovieLens-100k -- the users' μ on a map with the top-10
 movies decoded in the page under the pointer, your own picks encoded in the page, the β annealing curve,
 the multinomial against the notes' Bernoulli version, and the popularity / EASE baselines.
-
-Session-state keys written (read by the tests):
-  rec_view      dict: model (str), picks (list of columns), live (bool: the page runs the model)
-  rec_measured  dict: models {name: metrics}, baselines {"popularity", "ease": metrics} (test users)
 """
 
 from ui.views import recommender as rv

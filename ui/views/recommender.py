@@ -164,7 +164,6 @@ def explore_section() -> None:
                  "largest πᵢ of all movies, the user's own clicks included (the server is not asked). You: your μ "
                  "(circle) and the 1σ (solid) and 2σ (dashed) ellipses of q(z|x) — for z = 200 the ellipse of the "
                  "projected Gaussian on the plane.")
-    st.session_state["rec_view"] = {"model": name, "picks": cols, "live": live.ok}
     if not live.ok:  # the server's lists instead
         _server_lists(model, cat, cols)
 
@@ -232,7 +231,6 @@ def compare_section() -> None:
     df = pd.DataFrame(rows)
     st.dataframe(df.style.format({c: "{:.3f}" for c in df.columns if c != "model"}), hide_index=True,
                  key="rec_table")
-    st.session_state["rec_measured"] = {"models": got, "baselines": base}
     m, b = got[MULT], got[BERN]
     worse = [k for k in ("recall@20", "recall@50", "ndcg@100") if b[k] < m[k]]
     better = [k for k in ("recall@20", "recall@50", "ndcg@100") if b[k] > m[k]]
