@@ -7,7 +7,8 @@ acts at the same time).  Phases:
 2. all shipped digit models loaded: one session picks each digit model in the sidebar on the Latent Map (model,
    test-set encodings and map cached), then closes; the level once that session is dropped is the cold baseline;
 3. ``--warmup`` rounds (default 1) of the load below: they fill the server-wide caches the pages fill once (the
-   60,000-digit training split of Train & Models, 180 MB; the binarised test set; …); the level after them is the
+   binarised test set, the engine's client, …; the training split is loaded by the engine's worker, not the
+   server); the level after them is the
    baseline the rounds are compared with (both baselines are printed);
 4. ``--rounds`` rounds of load: a trainer session starts a training on Train & Models (784-512-256-2, 200 epochs
    on 10,000 digits: it runs through the round), and ``--sessions`` sessions each loop for ``--seconds``: press
@@ -182,7 +183,7 @@ async def trainer(browser, url: str, started: asyncio.Event, stop: asyncio.Event
         name = page.get_by_role("textbox", name="name for the model")
         await name.fill(f"load-{int(time.time())}")
         await page.get_by_role("button", name="Start training").click()
-        try:  # the first start loads the 60,000-digit training split: slow on a loaded machine
+        try:  # the first start starts the training engine: slow on a loaded machine
             await page.get_by_role("button", name="Stop training").wait_for(timeout=180_000)
         except Exception as exc:  # noqa: BLE001 - say what the page showed instead
             alerts = await page.locator('[data-testid="stAlert"]').all_inner_texts()
@@ -293,8 +294,8 @@ async def run(args) -> None:
             if args.warmup:
                 print(f"baseline after {args.warmup} warm-up round(s): {base:,.0f} MB "
                       f"({(base / cold - 1) * 100:+.1f} % on the cold baseline: the server-wide caches the rounds fill "
-                      "once, e.g. the 60,000-digit "
-                      "training split the Train & Models page loads)")
+                      "once: the pages' caches and the engine's client; the training split is loaded by the "
+                      "engine's worker, not the server)")
             afters = []
             for r in range(1, args.rounds + 1):
                 after = await one_round(browser, url, args, sampler, proc, f"round {r}")
